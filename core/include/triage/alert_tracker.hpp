@@ -1,0 +1,68 @@
+// Aggregates unwanted-protocol hits into alerts: per rule, frames, bytes,
+// times and the conversations involved.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "triage/ip_address.hpp"
+#include "triage/stats.hpp"
+#include "triage/unwanted_policy.hpp"
+
+namespace triage {
+
+struct FrameInfo {
+    std::uint32_t frame = 0;
+    Nanos time = 0;
+    IpAddress src, dst;  // empty when the frame has no IP layer
+    std::uint8_t transport = 0;  // 6 tcp, 17 udp, 0 other
+    std::uint16_t sport = 0, dport = 0;
+    std::uint32_t frame_len = 0;
+};
+
+struct AlertConversation {
+    IpAddress src, dst;
+    std::uint8_t transport = 0;
+    std::uint16_t src_port = 0, dst_port = 0;
+    std::uint64_t frames = 0, bytes = 0;
+    std::uint32_t first_frame = 0;
+};
+
+struct Alert {
+    std::uint32_t rule = 0;
+    std::uint64_t frames = 0, bytes = 0;
+    std::uint32_t first_frame = 0;
+    Nanos first_time = 0, last_time = 0;
+    std::vector<AlertConversation> conversations;
+};
+
+class AlertTracker {
+public:
+    // Records that `rule` matched this frame; a second hit of the same rule in
+    // the same frame is ignored.
+    void hit(std::uint32_t rule, const FrameInfo& f);
+    // Alerts ordered most severe first, then most bytes.
+    std::vector<Alert> alerts(const std::vector<Rule>& rules) const;
+    std::uint64_t frames_with_alerts() const { return frames_with_alerts_; }
+    void clear() { *this = AlertTracker(); }
+
+private:
+    using ConvKey = std::tuple<IpAddress, std::uint16_t, IpAddress, std::uint16_t, std::uint8_t>;
+    struct Acc {
+        Alert alert;
+        std::map<ConvKey, std::size_t> conv_index;
+    };
+    std::map<std::uint32_t, Acc> by_rule_;
+    std::uint32_t last_frame_ = 0;
+    bool have_last_ = false;
+    std::vector<std::uint32_t> rules_this_frame_;
+    std::uint64_t frames_with_alerts_ = 0;
+};
+
+std::string unwanted_json(const CompiledPolicy& policy, const AlertTracker& t,
+                          const std::vector<std::string>& errors, int indent = 2);
+
+}  // namespace triage

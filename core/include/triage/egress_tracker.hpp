@@ -1,0 +1,95 @@
+// Outbound volume per destination: classifies each frame by its outermost IP
+// header against the local networks and platform endpoints, and sums volumes.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "triage/cidr_set.hpp"
+#include "triage/ip_address.hpp"
+#include "triage/stats.hpp"
+
+namespace triage {
+
+struct Volume {
+    std::uint64_t frames = 0, frame_bytes = 0, ip_bytes = 0, payload_bytes = 0;
+    void add(std::uint64_t frame_len, std::uint64_t ip_len, std::uint64_t payload) {
+        ++frames;
+        frame_bytes += frame_len;
+        ip_bytes += ip_len;
+        payload_bytes += payload;
+    }
+};
+
+enum class Direction : std::uint8_t { outbound_external, outbound_internal, outbound_platform, inbound, other };
+constexpr std::size_t kDirectionCount = 5;
+const char* to_string(Direction d);
+const char* scope_name(Direction d);  // "external" | "internal" | "platform" | ...
+
+struct EgressFrame {
+    std::uint32_t frame = 0;
+    Nanos time = 0;
+    IpAddress src, dst;           // outermost IP header
+    std::uint32_t frame_len = 0;  // on-wire length
+    std::uint32_t ip_len = 0;     // IPv4 total length / IPv6 payload length + 40
+    std::uint8_t transport = 0;   // 6 tcp, 17 udp, 0 other
+    std::uint16_t dport = 0;
+    std::uint32_t payload = 0;    // TCP segment data / UDP payload
+};
+
+struct PortVolume {
+    std::uint8_t transport = 0;
+    std::uint16_t port = 0;
+    std::uint64_t frames = 0, frame_bytes = 0;
+};
+
+struct Destination {
+    IpAddress address;
+    Direction direction = Direction::outbound_external;
+    Volume volume;
+    Nanos first_time = 0, last_time = 0;
+    std::map<IpAddress, Volume> sources;
+    std::map<std::pair<std::uint8_t, std::uint16_t>, PortVolume> ports;
+};
+
+struct EgressConfig {
+    CidrSet local_networks;
+    CidrSet platform_endpoints;
+    double price_per_gb = 0.0;  // 0: no cost column
+    static EgressConfig defaults();
+};
+
+class EgressTracker {
+public:
+    explicit EgressTracker(EgressConfig cfg = EgressConfig::defaults()) : cfg_(std::move(cfg)) {}
+    Direction classify(const IpAddress& src, const IpAddress& dst) const;
+    void add(const EgressFrame& f);
+    const Volume& total(Direction d) const { return totals_[static_cast<std::size_t>(d)]; }
+    const Destination* find(const IpAddress& dst) const {
+        auto it = dests_.find(dst);
+        return it == dests_.end() ? nullptr : &it->second;
+    }
+    // Outbound destinations, most frame bytes first.
+    std::vector<const Destination*> destinations() const;
+    const EgressConfig& config() const { return cfg_; }
+    void clear() { *this = EgressTracker(cfg_); }
+
+private:
+    EgressConfig cfg_;
+    std::array<Volume, kDirectionCount> totals_{};
+    std::unordered_map<IpAddress, Destination, IpAddressHash> dests_;
+};
+
+using NameResolver = std::function<std::string(const IpAddress&)>;  // "" when unknown
+
+constexpr std::size_t kMaxPortsPerDestination = 20;
+
+std::string egress_json(const EgressTracker& t, const NameResolver& names, int indent = 2);
+std::string egress_csv(const EgressTracker& t, const NameResolver& names);
+
+}  // namespace triage

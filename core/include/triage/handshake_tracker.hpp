@@ -1,0 +1,126 @@
+// Per-connection TCP handshake tracking: server leg, client leg, RTT, connect
+// time and outcome, one record per handshake (a stream can hold several when
+// its ports are reused).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "triage/ip_address.hpp"
+#include "triage/stats.hpp"
+
+namespace triage {
+
+namespace tcp_flags {
+constexpr std::uint16_t fin = 0x01, syn = 0x02, rst = 0x04, ack = 0x10;
+}
+
+// What the tcp tap tells about one segment.
+struct TcpSegment {
+    std::uint32_t stream = 0;
+    std::uint32_t frame = 0;
+    Nanos time = 0;  // epoch nanoseconds
+    IpAddress src, dst;
+    std::uint16_t sport = 0, dport = 0;
+    std::uint16_t flags = 0;
+    std::uint32_t seq = 0, ack = 0;  // raw (absolute) numbers
+    std::uint32_t seglen = 0;
+};
+
+enum class Outcome : std::uint8_t { completed, refused, unanswered, no_ack, no_syn };
+constexpr std::size_t kOutcomeCount = 5;
+const char* to_string(Outcome o);
+
+enum class NetworkLeg : std::uint8_t { unclear, server_leg, client_leg };
+const char* to_string(NetworkLeg l);
+
+struct Handshake {
+    std::uint32_t stream = 0;
+    IpAddress client, server;
+    std::uint16_t client_port = 0, server_port = 0;
+
+    std::uint32_t first_syn_frame = 0, syn_frame = 0;  // first SYN; last SYN before the first SYN/ACK
+    Nanos first_syn_time = 0, syn_time = 0;
+    std::uint32_t client_isn = 0, syn_data = 0;
+
+    std::uint32_t synack_frame = 0, last_synack_frame = 0;  // first accepted SYN/ACK; last one before the ACK
+    Nanos synack_time = 0, last_synack_time = 0;
+    std::uint32_t server_isn = 0;
+
+    std::uint32_t ack_frame = 0, rst_frame = 0;
+    Nanos ack_time = 0;
+
+    std::uint32_t syn_count = 0, synack_count = 0;
+    bool has_syn = false, synack_seen = false, ack_seen = false, refused = false;
+
+    Outcome outcome() const;
+    bool has_server_leg() const { return has_syn && synack_seen; }
+    bool has_client_leg() const { return synack_seen && ack_seen; }
+    bool has_rtt() const { return has_server_leg() && has_client_leg(); }
+    bool has_connect() const { return has_syn && ack_seen; }
+    Nanos server_leg() const { return synack_time - syn_time; }
+    Nanos client_leg() const { return ack_time - last_synack_time; }
+    Nanos rtt() const { return server_leg() + client_leg(); }
+    Nanos connect() const { return ack_time - first_syn_time; }
+    bool retried() const { return syn_count > 1 || synack_count > 1; }
+    // A leg or the connect time is negative: timestamps went backwards. Such a
+    // handshake is reported as an anomaly and kept out of every statistic.
+    bool negative_time() const;
+    NetworkLeg network_leg() const;
+};
+
+// What one segment changed, for incremental consumers such as a stats_tree.
+struct HandshakeUpdate {
+    const Handshake* handshake = nullptr;  // null: the segment touched no handshake
+    bool is_new = false;
+    Outcome before = Outcome::no_syn, after = Outcome::no_syn;
+    bool rtt_now_known = false;  // this segment completed a measurable handshake
+};
+
+struct ServerKey {
+    IpAddress address;
+    std::uint16_t port = 0;
+    bool operator<(const ServerKey& o) const {
+        return address != o.address ? address < o.address : port < o.port;
+    }
+};
+
+struct ServerReport {
+    ServerKey key;
+    std::uint64_t connections = 0;
+    std::array<std::uint64_t, kOutcomeCount> outcomes{};
+    Summary rtt, server_leg, client_leg;
+};
+
+struct HandshakeReport {
+    std::uint64_t connections = 0, syn_seen = 0, syn_retransmissions = 0, synack_retransmissions = 0,
+                  retried = 0, negative_time = 0;
+    std::array<std::uint64_t, kOutcomeCount> outcomes{};
+    std::array<std::uint64_t, 3> network_leg{};  // indexed by NetworkLeg, completed handshakes only
+    Summary rtt, server_leg, client_leg, connect;
+    LogHistogram histogram;
+    std::vector<ServerReport> servers;  // most connections first
+};
+
+class HandshakeTracker {
+public:
+    HandshakeUpdate add(const TcpSegment& seg);
+    const std::vector<Handshake>& handshakes() const { return records_; }
+    std::uint64_t outcome_count(Outcome o) const { return outcome_counts_[static_cast<std::size_t>(o)]; }
+    HandshakeReport report() const;
+    void clear() { *this = HandshakeTracker(); }
+
+private:
+    Handshake& start(const TcpSegment& seg, bool client_is_src);
+    std::vector<Handshake> records_;
+    std::unordered_map<std::uint32_t, std::uint32_t> current_;  // tcp.stream -> index of its latest record
+    std::array<std::uint64_t, kOutcomeCount> outcome_counts_{};
+};
+
+std::string handshake_json(const HandshakeTracker& t, int indent = 2);
+std::string handshake_csv(const HandshakeTracker& t);
+
+}  // namespace triage

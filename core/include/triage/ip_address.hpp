@@ -1,0 +1,52 @@
+// An IPv4 or IPv6 address as a small value type (no Wireshark types).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace triage {
+
+class IpAddress {
+public:
+    enum class Family : std::uint8_t { none = 0, v4 = 4, v6 = 6 };
+
+    IpAddress() = default;
+    static IpAddress v4(const std::uint8_t* bytes);
+    static IpAddress v4(std::uint32_t host_order);
+    static IpAddress v6(const std::uint8_t* bytes);
+    // Parses dotted quad or RFC 4291 text; nullopt when it is neither.
+    static std::optional<IpAddress> parse(std::string_view text);
+
+    Family family() const { return family_; }
+    bool is_v4() const { return family_ == Family::v4; }
+    bool is_v6() const { return family_ == Family::v6; }
+    bool empty() const { return family_ == Family::none; }
+    int bit_length() const { return is_v4() ? 32 : is_v6() ? 128 : 0; }
+    const std::uint8_t* bytes() const { return bytes_.data(); }
+
+    std::string to_string() const;
+
+    friend bool operator==(const IpAddress& a, const IpAddress& b) {
+        return a.family_ == b.family_ && a.bytes_ == b.bytes_;
+    }
+    friend bool operator!=(const IpAddress& a, const IpAddress& b) { return !(a == b); }
+    friend bool operator<(const IpAddress& a, const IpAddress& b) {
+        if (a.family_ != b.family_) return a.family_ < b.family_;
+        return a.bytes_ < b.bytes_;
+    }
+    std::size_t hash() const;
+
+private:
+    std::array<std::uint8_t, 16> bytes_{};
+    Family family_ = Family::none;
+};
+
+struct IpAddressHash {
+    std::size_t operator()(const IpAddress& a) const { return a.hash(); }
+};
+
+}  // namespace triage

@@ -1,0 +1,47 @@
+// Order statistics over durations: nearest-rank percentiles and a log-spaced histogram.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace triage {
+
+using Nanos = std::int64_t;  // a duration or an epoch time in nanoseconds
+
+struct Summary {
+    std::size_t count = 0;
+    Nanos min = 0, max = 0, p50 = 0, p90 = 0, p95 = 0, p99 = 0;
+    double mean = 0.0;  // nanoseconds
+};
+
+// Nearest-rank percentile (rank = ceil(p/100 * n)) of sorted samples; p in (0, 100].
+Nanos nearest_rank(const std::vector<Nanos>& sorted, double p);
+// Summary of the samples (sorted in place).
+Summary summarize(std::vector<Nanos>& samples);
+
+// Histogram with 1-2-5 log-spaced upper bounds from 0.1 ms to 10 s, plus an
+// overflow bucket (upper bound < 0 means "no bound").
+class LogHistogram {
+public:
+    LogHistogram();
+    void add(Nanos value);
+    std::size_t size() const { return uppers_.size() + 1; }
+    Nanos upper(std::size_t i) const { return i < uppers_.size() ? uppers_[i] : -1; }
+    std::uint64_t count(std::size_t i) const { return counts_[i]; }
+    std::size_t bucket_of(Nanos value) const;
+    // Fixed-width label such as "<=     0.5 ms" or ">  10000.0 ms".
+    std::string label(std::size_t i) const;
+
+private:
+    std::vector<Nanos> uppers_;
+    std::vector<std::uint64_t> counts_;
+};
+
+// "12.345678" — milliseconds with nanosecond digits, exact for integers.
+std::string format_ms(Nanos ns);
+// "1234567890.123456" — epoch seconds with microseconds.
+std::string format_epoch_us(Nanos ns);
+std::string format_double(double v, int decimals);
+
+}  // namespace triage

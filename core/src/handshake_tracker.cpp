@@ -1,0 +1,333 @@
+#include "triage/handshake_tracker.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "triage/json_writer.hpp"
+
+namespace triage {
+
+using namespace tcp_flags;
+
+const char* to_string(Outcome o) {
+    switch (o) {
+        case Outcome::completed: return "completed";
+        case Outcome::refused: return "refused";
+        case Outcome::unanswered: return "unanswered";
+        case Outcome::no_ack: return "no_ack";
+        case Outcome::no_syn: return "no_syn";
+    }
+    return "?";
+}
+
+const char* to_string(NetworkLeg l) {
+    switch (l) {
+        case NetworkLeg::server_leg: return "server_leg";
+        case NetworkLeg::client_leg: return "client_leg";
+        case NetworkLeg::unclear: return "unclear";
+    }
+    return "?";
+}
+
+Outcome Handshake::outcome() const {
+    if (!has_syn) return Outcome::no_syn;
+    if (ack_seen) return Outcome::completed;
+    if (refused) return Outcome::refused;
+    if (synack_seen) return Outcome::no_ack;
+    return Outcome::unanswered;
+}
+
+bool Handshake::negative_time() const {
+    return (has_server_leg() && server_leg() < 0) || (has_client_leg() && client_leg() < 0) ||
+           (has_connect() && connect() < 0);
+}
+
+NetworkLeg Handshake::network_leg() const {
+    // One leg is the network path, the other the capturing host's own stack
+    // turnaround; only call it when one is at least ten times the other.
+    if (!has_rtt() || negative_time()) return NetworkLeg::unclear;
+    const Nanos s = server_leg(), c = client_leg();
+    if (s >= 10 * c && s > 0) return NetworkLeg::server_leg;
+    if (c >= 10 * s && c > 0) return NetworkLeg::client_leg;
+    return NetworkLeg::unclear;
+}
+
+Handshake& HandshakeTracker::start(const TcpSegment& seg, bool client_is_src) {
+    Handshake h;
+    h.stream = seg.stream;
+    h.client = client_is_src ? seg.src : seg.dst;
+    h.server = client_is_src ? seg.dst : seg.src;
+    h.client_port = client_is_src ? seg.sport : seg.dport;
+    h.server_port = client_is_src ? seg.dport : seg.sport;
+    records_.push_back(h);
+    current_[seg.stream] = static_cast<std::uint32_t>(records_.size() - 1);
+    ++outcome_counts_[static_cast<std::size_t>(Outcome::no_syn)];
+    return records_.back();
+}
+
+HandshakeUpdate HandshakeTracker::add(const TcpSegment& seg) {
+    HandshakeUpdate up;
+    const auto it = current_.find(seg.stream);
+    Handshake* h = it == current_.end() ? nullptr : &records_[it->second];
+    const bool is_syn = seg.flags & syn, is_ack = seg.flags & ack, is_rst = seg.flags & rst;
+
+    auto from_server = [&](const Handshake& r) {
+        return seg.src == r.server && seg.sport == r.server_port && !(seg.dst == r.server && seg.dport == r.server_port);
+    };
+    auto from_client = [&](const Handshake& r) { return seg.src == r.client && seg.sport == r.client_port; };
+
+    if (is_syn && !is_ack) {
+        // A SYN after a finished handshake, a refusal, or a SYN with a new ISN
+        // after the SYN/ACK starts a new handshake on a reused port pair.
+        const bool fresh = !h || !h->has_syn || h->ack_seen || h->refused ||
+                           (h->synack_seen && seg.seq != h->client_isn) || !from_client(*h);
+        if (fresh) {
+            h = &start(seg, true);
+            up.is_new = true;
+        }
+        up.before = h->outcome();
+        h->syn_count = h->syn_count == UINT32_MAX ? UINT32_MAX : h->syn_count + 1;
+        if (!h->has_syn) {
+            h->has_syn = true;
+            h->first_syn_frame = seg.frame;
+            h->first_syn_time = seg.time;
+        }
+        if (!h->synack_seen) {
+            h->syn_frame = seg.frame;
+            h->syn_time = seg.time;
+            h->client_isn = seg.seq;
+            h->syn_data = seg.seglen;
+        }
+    } else if (is_syn && is_ack) {
+        if (!h) {
+            h = &start(seg, false);  // capture started after the SYN
+            up.is_new = true;
+        }
+        up.before = h->outcome();
+        if (!from_server(*h)) return up;  // simultaneous open: not a client/server handshake
+        h->synack_count = h->synack_count == UINT32_MAX ? UINT32_MAX : h->synack_count + 1;
+        if (h->ack_seen) {
+            // a late retransmission: changes nothing measured
+        } else if (!h->synack_seen) {
+            const std::uint32_t want = h->client_isn + 1;  // wraps like TCP
+            const bool acks_syn = !h->has_syn || seg.ack == want || seg.ack == want + h->syn_data;
+            if (acks_syn) {
+                h->synack_seen = true;
+                h->synack_frame = h->last_synack_frame = seg.frame;
+                h->synack_time = h->last_synack_time = seg.time;
+                h->server_isn = seg.seq;
+            }
+        } else if (seg.seq == h->server_isn) {
+            h->last_synack_frame = seg.frame;
+            h->last_synack_time = seg.time;
+        }
+    } else if (is_rst) {
+        if (!h) return up;
+        up.before = h->outcome();
+        if (h->has_syn && !h->synack_seen && !h->refused && from_server(*h)) {
+            h->refused = true;
+            h->rst_frame = seg.frame;
+        } else if (h->synack_seen && !h->ack_seen && !h->rst_frame) {
+            h->rst_frame = seg.frame;
+        }
+    } else if (is_ack) {
+        if (!h) {
+            // Mid-stream start: guess the server as the lower port.
+            h = &start(seg, seg.sport > seg.dport || (seg.sport == seg.dport));
+            up.is_new = true;
+        }
+        up.before = h->outcome();
+        if (h->synack_seen && !h->ack_seen && from_client(*h) && seg.ack == h->server_isn + 1) {
+            h->ack_seen = true;
+            h->ack_frame = seg.frame;
+            h->ack_time = seg.time;
+            up.rtt_now_known = h->has_rtt() && !h->negative_time();
+        }
+    } else {
+        if (!h) return up;
+        up.before = h->outcome();
+    }
+
+    up.handshake = h;
+    up.after = h->outcome();
+    if (up.is_new) up.before = Outcome::no_syn;
+    if (up.before != up.after || up.is_new) {
+        // start() counted the record as no_syn; move it to where it is now.
+        --outcome_counts_[static_cast<std::size_t>(up.before)];
+        ++outcome_counts_[static_cast<std::size_t>(up.after)];
+    }
+    return up;
+}
+
+namespace {
+
+struct ServerAcc {
+    ServerReport rep;
+    std::vector<Nanos> rtt, server_leg, client_leg;
+};
+
+}  // namespace
+
+HandshakeReport HandshakeTracker::report() const {
+    HandshakeReport r;
+    std::vector<Nanos> rtt, sleg, cleg, conn;
+    std::map<ServerKey, ServerAcc> servers;
+    for (const Handshake& h : records_) {
+        ++r.connections;
+        const auto oi = static_cast<std::size_t>(h.outcome());
+        ++r.outcomes[oi];
+        if (h.has_syn) ++r.syn_seen;
+        if (h.syn_count > 1) r.syn_retransmissions += h.syn_count - 1;
+        if (h.synack_count > 1) r.synack_retransmissions += h.synack_count - 1;
+        if (h.retried()) ++r.retried;
+        ServerAcc& s = servers[ServerKey{h.server, h.server_port}];
+        s.rep.key = ServerKey{h.server, h.server_port};
+        ++s.rep.connections;
+        ++s.rep.outcomes[oi];
+        if (h.negative_time()) {
+            ++r.negative_time;
+            continue;
+        }
+        if (h.has_server_leg()) { sleg.push_back(h.server_leg()); s.server_leg.push_back(h.server_leg()); }
+        if (h.has_client_leg()) { cleg.push_back(h.client_leg()); s.client_leg.push_back(h.client_leg()); }
+        if (h.has_connect()) conn.push_back(h.connect());
+        if (h.has_rtt()) {
+            rtt.push_back(h.rtt());
+            s.rtt.push_back(h.rtt());
+            r.histogram.add(h.rtt());
+            ++r.network_leg[static_cast<std::size_t>(h.network_leg())];
+        }
+    }
+    r.rtt = summarize(rtt);
+    r.server_leg = summarize(sleg);
+    r.client_leg = summarize(cleg);
+    r.connect = summarize(conn);
+    for (auto& [key, acc] : servers) {
+        acc.rep.rtt = summarize(acc.rtt);
+        acc.rep.server_leg = summarize(acc.server_leg);
+        acc.rep.client_leg = summarize(acc.client_leg);
+        r.servers.push_back(acc.rep);
+    }
+    std::stable_sort(r.servers.begin(), r.servers.end(),
+                     [](const ServerReport& a, const ServerReport& b) { return a.connections > b.connections; });
+    return r;
+}
+
+std::string handshake_json(const HandshakeTracker& t, int indent) {
+    const HandshakeReport r = t.report();
+    JsonWriter w(indent);
+    w.begin_object();
+    w.key("summary").begin_object();
+    w.field("connections", r.connections);
+    w.field("syn_seen", r.syn_seen);
+    for (std::size_t i = 0; i < kOutcomeCount; ++i) w.field(to_string(static_cast<Outcome>(i)), r.outcomes[i]);
+    w.field("syn_retransmissions", r.syn_retransmissions);
+    w.field("synack_retransmissions", r.synack_retransmissions);
+    w.field("retried_handshakes", r.retried);
+    w.field("negative_time", r.negative_time);
+    w.key("network_leg").begin_object();
+    for (std::size_t i = 0; i < 3; ++i) w.field(to_string(static_cast<NetworkLeg>(i)), r.network_leg[i]);
+    w.end_object();
+    w.end_object();
+    w.summary_ms("rtt_ms", r.rtt);
+    w.summary_ms("server_leg_ms", r.server_leg);
+    w.summary_ms("client_leg_ms", r.client_leg);
+    w.summary_ms("connect_ms", r.connect);
+    w.key("histogram").begin_array();
+    for (std::size_t i = 0; i < r.histogram.size(); ++i) {
+        w.begin_object();
+        w.key("upper_ms");
+        if (r.histogram.upper(i) < 0) w.null(); else w.raw_number(format_ms(r.histogram.upper(i)));
+        w.field("count", r.histogram.count(i));
+        w.end_object();
+    }
+    w.end_array();
+    w.key("servers").begin_array();
+    for (const ServerReport& s : r.servers) {
+        w.begin_object();
+        w.field("server", s.key.address.to_string());
+        w.field("server_port", static_cast<unsigned>(s.key.port));
+        w.field("connections", s.connections);
+        for (std::size_t i = 0; i < kOutcomeCount; ++i) w.field(to_string(static_cast<Outcome>(i)), s.outcomes[i]);
+        w.summary_ms("rtt_ms", s.rtt);
+        w.summary_ms("server_leg_ms", s.server_leg);
+        w.summary_ms("client_leg_ms", s.client_leg);
+        w.end_object();
+    }
+    w.end_array();
+    w.key("anomalies").begin_array();
+    for (const Handshake& h : t.handshakes()) {
+        if (!h.negative_time()) continue;
+        w.begin_object();
+        w.field("kind", "negative_time");
+        w.field("stream", h.stream);
+        w.field("frame", h.ack_seen ? h.ack_frame : h.synack_frame);
+        w.field("detail", "timestamps go backwards inside the handshake; its times are kept out of every statistic");
+        w.end_object();
+    }
+    w.end_array();
+    w.key("connections").begin_array();
+    auto frame_or_null = [&w](const char* k, bool present, std::uint32_t f) {
+        w.key(k);
+        if (present) w.value(f); else w.null();
+    };
+    for (const Handshake& h : t.handshakes()) {
+        w.begin_object();
+        w.field("stream", h.stream);
+        w.field("client", h.client.to_string());
+        w.field("client_port", static_cast<unsigned>(h.client_port));
+        w.field("server", h.server.to_string());
+        w.field("server_port", static_cast<unsigned>(h.server_port));
+        w.key("start_time");
+        if (h.has_syn) w.raw_number(format_epoch_us(h.first_syn_time));
+        else if (h.synack_seen) w.raw_number(format_epoch_us(h.synack_time));
+        else w.null();
+        frame_or_null("first_syn_frame", h.has_syn, h.first_syn_frame);
+        frame_or_null("syn_frame", h.has_syn, h.syn_frame);
+        frame_or_null("synack_frame", h.synack_seen, h.synack_frame);
+        frame_or_null("last_synack_frame", h.synack_seen, h.last_synack_frame);
+        frame_or_null("ack_frame", h.ack_seen, h.ack_frame);
+        frame_or_null("rst_frame", h.rst_frame != 0, h.rst_frame);
+        w.field("syn_count", h.syn_count);
+        w.field("synack_count", h.synack_count);
+        w.field("retried", h.retried());
+        w.field_ms_or_null("server_leg_ms", h.has_server_leg(), h.server_leg());
+        w.field_ms_or_null("client_leg_ms", h.has_client_leg(), h.client_leg());
+        w.field_ms_or_null("rtt_ms", h.has_rtt(), h.rtt());
+        w.field_ms_or_null("connect_ms", h.has_connect(), h.connect());
+        w.key("network_leg");
+        const NetworkLeg nl = h.network_leg();
+        if (nl == NetworkLeg::unclear) w.null(); else w.value(to_string(nl));
+        w.field("outcome", to_string(h.outcome()));
+        w.key("anomaly");
+        if (h.negative_time()) w.value("negative_time"); else w.null();
+        w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+    return w.take();
+}
+
+std::string handshake_csv(const HandshakeTracker& t) {
+    std::string out =
+        "stream,client,client_port,server,server_port,first_syn_frame,syn_frame,synack_frame,last_synack_frame,"
+        "ack_frame,syn_count,synack_count,server_leg_ms,client_leg_ms,rtt_ms,connect_ms,network_leg,outcome,"
+        "anomaly\n";
+    auto num = [](bool present, std::uint32_t v) { return present ? std::to_string(v) : std::string(); };
+    auto ms = [](bool present, Nanos v) { return present ? format_ms(v) : std::string(); };
+    for (const Handshake& h : t.handshakes()) {
+        const NetworkLeg nl = h.network_leg();
+        out += std::to_string(h.stream) + ',' + h.client.to_string() + ',' + std::to_string(h.client_port) + ',' +
+               h.server.to_string() + ',' + std::to_string(h.server_port) + ',' + num(h.has_syn, h.first_syn_frame) +
+               ',' + num(h.has_syn, h.syn_frame) + ',' + num(h.synack_seen, h.synack_frame) + ',' +
+               num(h.synack_seen, h.last_synack_frame) + ',' + num(h.ack_seen, h.ack_frame) + ',' +
+               std::to_string(h.syn_count) + ',' + std::to_string(h.synack_count) + ',' +
+               ms(h.has_server_leg(), h.server_leg()) + ',' + ms(h.has_client_leg(), h.client_leg()) + ',' +
+               ms(h.has_rtt(), h.rtt()) + ',' + ms(h.has_connect(), h.connect()) + ',' +
+               (nl == NetworkLeg::unclear ? "" : to_string(nl)) + ',' + to_string(h.outcome()) + ',' +
+               (h.negative_time() ? "negative_time" : "") + '\n';
+    }
+    return out;
+}
+
+}  // namespace triage

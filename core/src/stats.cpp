@@ -1,0 +1,80 @@
+#include "triage/stats.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace triage {
+
+Nanos nearest_rank(const std::vector<Nanos>& sorted, double p) {
+    if (sorted.empty()) return 0;
+    const double n = static_cast<double>(sorted.size());
+    auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * n - 1e-9));
+    rank = std::clamp<std::size_t>(rank, 1, sorted.size());
+    return sorted[rank - 1];
+}
+
+Summary summarize(std::vector<Nanos>& samples) {
+    Summary s;
+    s.count = samples.size();
+    if (samples.empty()) return s;
+    std::sort(samples.begin(), samples.end());
+    s.min = samples.front();
+    s.max = samples.back();
+    long double sum = 0;
+    for (Nanos v : samples) sum += v;
+    s.mean = static_cast<double>(sum / samples.size());
+    s.p50 = nearest_rank(samples, 50);
+    s.p90 = nearest_rank(samples, 90);
+    s.p95 = nearest_rank(samples, 95);
+    s.p99 = nearest_rank(samples, 99);
+    return s;
+}
+
+LogHistogram::LogHistogram() {
+    // 0.1 ms .. 10 s in a 1-2-5 series.
+    for (Nanos decade = 100'000; decade <= 10'000'000'000; decade *= 10)
+        for (int m : {1, 2, 5})
+            if (decade * m <= 10'000'000'000) uppers_.push_back(decade * m);
+    counts_.assign(uppers_.size() + 1, 0);
+}
+
+std::size_t LogHistogram::bucket_of(Nanos value) const {
+    return static_cast<std::size_t>(std::lower_bound(uppers_.begin(), uppers_.end(), value) - uppers_.begin());
+}
+
+void LogHistogram::add(Nanos value) { ++counts_[bucket_of(value)]; }
+
+std::string LogHistogram::label(std::size_t i) const {
+    // Fixed width so that sorting the labels as text sorts them by value.
+    char buf[40];
+    if (i < uppers_.size()) std::snprintf(buf, sizeof buf, "<= %7.1f ms", uppers_[i] / 1e6);
+    else std::snprintf(buf, sizeof buf, ">  %7.1f ms", uppers_.back() / 1e6);
+    return buf;
+}
+
+std::string format_ms(Nanos ns) {
+    const bool neg = ns < 0;
+    const unsigned long long a = neg ? 0ull - static_cast<unsigned long long>(ns) : static_cast<unsigned long long>(ns);
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%s%llu.%06llu", neg ? "-" : "", a / 1'000'000ull, a % 1'000'000ull);
+    return buf;
+}
+
+std::string format_epoch_us(Nanos ns) {
+    const bool neg = ns < 0;
+    const unsigned long long a = neg ? 0ull - static_cast<unsigned long long>(ns) : static_cast<unsigned long long>(ns);
+    const unsigned long long us = (a + 500) / 1000;
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%s%llu.%06llu", neg ? "-" : "", us / 1'000'000ull, us % 1'000'000ull);
+    return buf;
+}
+
+std::string format_double(double v, int decimals) {
+    if (!std::isfinite(v)) return "0";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    return buf;
+}
+
+}  // namespace triage

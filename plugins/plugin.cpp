@@ -1,0 +1,47 @@
+// Plugin entry: what Wireshark looks up in triage.so, and the order in which
+// the protocol (preferences, fields, postdissector) and the taps register.
+#include "dissectors/unwanted_postdissector.hpp"
+#include "plugins/prefs.hpp"
+#include "plugins/ws.hpp"
+#include "tap/taps.hpp"
+
+// C++ gives const globals internal linkage: these need extern "C" and the
+// single-declaration form to be exported (see docs/wireshark-4.0-plugin-facts).
+extern "C" WS_DLL_PUBLIC_DEF const gchar plugin_version[] = TRIAGE_VERSION;
+extern "C" WS_DLL_PUBLIC_DEF const int plugin_want_major = TRIAGE_WS_MAJOR;
+extern "C" WS_DLL_PUBLIC_DEF const int plugin_want_minor = TRIAGE_WS_MINOR;
+
+extern "C" {
+WS_DLL_PUBLIC void plugin_register(void);
+}
+
+namespace {
+
+void register_protoinfo() {
+    triage::prefs::register_protocol();
+    triage::dissectors::register_unwanted_fields();
+}
+
+void register_handoff() {
+    triage::prefs::register_handoff();
+    triage::dissectors::register_unwanted_handoff();
+}
+
+void register_tap_listeners() {
+    triage::tap::register_rtt();
+    triage::tap::register_unwanted();
+    triage::tap::register_egress();
+}
+
+}  // namespace
+
+void plugin_register(void) {
+    static proto_plugin proto;
+    proto.register_protoinfo = register_protoinfo;
+    proto.register_handoff = register_handoff;
+    proto_register_plugin(&proto);
+
+    static tap_plugin taps;
+    taps.register_tap_listener = register_tap_listeners;
+    tap_register_plugin(&taps);
+}

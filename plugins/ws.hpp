@@ -1,0 +1,58 @@
+// The one place that includes Wireshark's C headers, in the order they need,
+// plus conversions from Wireshark types to core value types.
+// Wireshark's headers carry their own C linkage guards, except packet-ip.h and
+// packet-http.h (structs only, but wrapped for safety).
+#pragma once
+
+#include <wireshark.h>
+
+#include <epan/addr_resolv.h>
+#include <epan/epan_dissect.h>
+#include <epan/expert.h>
+#include <epan/packet.h>
+#include <epan/prefs.h>
+#include <epan/proto.h>
+#include <epan/stat_tap_ui.h>
+#include <epan/stats_tree.h>
+#include <epan/tap.h>
+#include <epan/uat.h>
+#include <epan/dissectors/packet-tcp.h>
+#include <epan/dissectors/packet-udp.h>
+#include <wsutil/report_message.h>
+extern "C" {
+#include <epan/dissectors/packet-http.h>
+#include <epan/dissectors/packet-ip.h>
+}
+
+#include <string>
+#include <vector>
+
+#include "triage/ip_address.hpp"
+#include "triage/stats.hpp"
+
+namespace triage::ws {
+
+inline IpAddress to_ip(const address& a) {
+    if (a.type == AT_IPv4 && a.len == 4) return IpAddress::v4(static_cast<const std::uint8_t*>(a.data));
+    if (a.type == AT_IPv6 && a.len == 16) return IpAddress::v6(static_cast<const std::uint8_t*>(a.data));
+    return IpAddress();
+}
+
+inline Nanos to_nanos(const nstime_t& t) { return static_cast<Nanos>(t.secs) * 1'000'000'000 + t.nsecs; }
+
+// Protocol ids of every dissector that ran on the frame, in order.
+inline void layer_ids(const packet_info* pinfo, std::vector<int>* out) {
+    out->clear();
+    if (!pinfo->layers) return;
+    for (wmem_list_frame_t* f = wmem_list_head(pinfo->layers); f; f = wmem_list_frame_next(f))
+        out->push_back(GPOINTER_TO_INT(wmem_list_frame_data(f)));
+}
+
+// The frame's captured bytes (for Triage's own detectors).
+inline std::string_view frame_bytes(tvbuff_t* tvb) {
+    if (!tvb) return {};
+    const guint len = tvb_captured_length(tvb);
+    return {reinterpret_cast<const char*>(tvb_get_ptr(tvb, 0, len)), len};
+}
+
+}  // namespace triage::ws

@@ -1,0 +1,162 @@
+// Handshake RTT: the tcp tap feeds the core HandshakeTracker.
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "plugins/ws.hpp"
+#include "tap/cli_forms.hpp"
+#include "tap/taps.hpp"
+#include "triage/handshake_tracker.hpp"
+
+namespace triage::tap {
+namespace {
+
+bool to_segment(const packet_info* pinfo, const void* data, TcpSegment* seg) {
+    const auto* th = static_cast<const tcp_info_t*>(data);
+    if (!th) return false;
+    seg->stream = th->th_stream;
+    seg->frame = pinfo->num;
+    seg->time = ws::to_nanos(pinfo->abs_ts);
+    seg->src = ws::to_ip(th->ip_src);
+    seg->dst = ws::to_ip(th->ip_dst);
+    seg->sport = th->th_sport;
+    seg->dport = th->th_dport;
+    seg->flags = th->th_flags;
+    seg->seq = th->th_rawseq;
+    seg->ack = th->th_rawack;
+    seg->seglen = th->th_have_seglen ? th->th_seglen : 0;
+    return true;
+}
+
+// ---- json / csv (tshark) ---------------------------------------------------
+struct Session {
+    std::string form;
+    HandshakeTracker tracker;
+};
+
+void session_reset(void* p) { static_cast<Session*>(p)->tracker.clear(); }
+
+tap_packet_status session_packet(void* p, packet_info* pinfo, epan_dissect_t*, const void* data, tap_flags_t) {
+    TcpSegment seg;
+    if (!to_segment(pinfo, data, &seg)) return TAP_PACKET_DONT_REDRAW;
+    static_cast<Session*>(p)->tracker.add(seg);
+    return TAP_PACKET_REDRAW;
+}
+
+void session_draw(void* p) {
+    auto* s = static_cast<Session*>(p);
+    const std::string out = s->form == "json" ? handshake_json(s->tracker) : handshake_csv(s->tracker);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fflush(stdout);
+    for (const Handshake& h : s->tracker.handshakes())
+        if (h.negative_time())
+            std::fprintf(stderr,
+                         "triage_rtt: warning: timestamps go backwards in the handshake of tcp.stream %u "
+                         "(frames %u..%u); it is reported as an anomaly, not in the statistics\n",
+                         h.stream, h.first_syn_frame, h.ack_frame);
+}
+
+void session_finish(void* p) { delete static_cast<Session*>(p); }
+
+std::string start_session(const StatArg& arg) {
+    auto* s = new Session{arg.form, {}};
+    std::string err = attach("tcp", s, arg.filter, TL_REQUIRES_NOTHING, session_reset, session_packet, session_draw,
+                             session_finish);
+    if (!err.empty()) {
+        delete s;
+        return "triage_rtt: " + err;
+    }
+    return {};
+}
+
+// ---- stats_tree (GUI dialog and -z triage_rtt,tree) ------------------------
+constexpr const char* kHandshakes = "Handshakes";
+constexpr const char* kHistogram = "RTT histogram (connections)";
+constexpr const char* kRtt = "RTT (ms)";
+constexpr const char* kServerLeg = "Server leg: SYN to SYN-ACK (ms)";
+constexpr const char* kClientLeg = "Client leg: SYN-ACK to ACK (ms)";
+constexpr const char* kServers = "Servers";
+constexpr const char* kRetries = "SYN retransmissions";
+constexpr const char* kAnomalies = "Anomalies: negative time";
+
+struct TreeState {
+    HandshakeTracker tracker;
+    int handshakes = 0, histogram = 0, servers = 0;
+    std::uint64_t syn_retx = 0;
+};
+std::map<stats_tree*, std::unique_ptr<TreeState>>& trees() {
+    static std::map<stats_tree*, std::unique_ptr<TreeState>> m;
+    return m;
+}
+
+void tree_init(stats_tree* st) {
+    auto state = std::make_unique<TreeState>();
+    state->handshakes = stats_tree_create_node(st, kHandshakes, 0, STAT_DT_INT, TRUE);
+    for (std::size_t i = 0; i < kOutcomeCount; ++i)
+        stats_tree_create_node(st, to_string(static_cast<Outcome>(i)), state->handshakes, STAT_DT_INT, FALSE);
+    stats_tree_create_node(st, kRetries, 0, STAT_DT_INT, FALSE);
+    stats_tree_create_node(st, kRtt, 0, STAT_DT_FLOAT, FALSE);
+    stats_tree_create_node(st, kServerLeg, 0, STAT_DT_FLOAT, FALSE);
+    stats_tree_create_node(st, kClientLeg, 0, STAT_DT_FLOAT, FALSE);
+    state->histogram = stats_tree_create_node(st, kHistogram, 0, STAT_DT_INT, TRUE);
+    const LogHistogram h;
+    for (std::size_t i = 0; i < h.size(); ++i)
+        stats_tree_create_node(st, h.label(i).c_str(), state->histogram, STAT_DT_INT, FALSE);
+    state->servers = stats_tree_create_node(st, kServers, 0, STAT_DT_INT, TRUE);
+    trees()[st] = std::move(state);
+}
+
+void tree_cleanup(stats_tree* st) { trees().erase(st); }
+
+double ms(Nanos ns) { return static_cast<double>(ns) / 1e6; }
+
+tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t*, const void* data, tap_flags_t) {
+    auto it = trees().find(st);
+    TcpSegment seg;
+    if (it == trees().end() || !to_segment(pinfo, data, &seg)) return TAP_PACKET_DONT_REDRAW;
+    TreeState& s = *it->second;
+    const HandshakeUpdate up = s.tracker.add(seg);
+    if (!up.handshake) return TAP_PACKET_DONT_REDRAW;
+    const Handshake& h = *up.handshake;
+    const std::string server = h.server.to_string() + " port " + std::to_string(h.server_port);
+    if (up.is_new) {
+        tick_stat_node(st, kHandshakes, 0, TRUE);
+        tick_stat_node(st, kServers, 0, TRUE);
+        tick_stat_node(st, server.c_str(), s.servers, TRUE);
+    }
+    if (up.before != up.after || up.is_new) {
+        for (Outcome o : {up.before, up.after})
+            stats_tree_manip_node_int(MN_SET, st, to_string(o), s.handshakes, FALSE,
+                                      static_cast<gint>(s.tracker.outcome_count(o)));
+        const int server_id = stats_tree_parent_id_by_name(st, server.c_str());
+        if (!up.is_new) stats_tree_manip_node_int(MN_INCREASE, st, to_string(up.before), server_id, FALSE, -1);
+        stats_tree_manip_node_int(MN_INCREASE, st, to_string(up.after), server_id, FALSE, 1);
+    }
+    if (h.syn_count > 1 && (seg.flags & (tcp_flags::syn | tcp_flags::ack)) == tcp_flags::syn && !up.is_new) tick_stat_node(st, kRetries, 0, FALSE);
+    if (up.rtt_now_known) {
+        avg_stat_node_add_value_float(st, kRtt, 0, FALSE, ms(h.rtt()));
+        avg_stat_node_add_value_float(st, kServerLeg, 0, FALSE, ms(h.server_leg()));
+        avg_stat_node_add_value_float(st, kClientLeg, 0, FALSE, ms(h.client_leg()));
+        const LogHistogram hist;
+        tick_stat_node(st, hist.label(hist.bucket_of(h.rtt())).c_str(), s.histogram, FALSE);
+        const int server_id = stats_tree_parent_id_by_name(st, server.c_str());
+        avg_stat_node_add_value_float(st, kRtt, server_id, FALSE, ms(h.rtt()));
+        avg_stat_node_add_value_float(st, kServerLeg, server_id, FALSE, ms(h.server_leg()));
+    } else if (h.ack_seen && up.before != up.after && h.negative_time()) {
+        tick_stat_node(st, kAnomalies, 0, FALSE);
+    }
+    return TAP_PACKET_REDRAW;
+}
+
+CliStat g_cli{"triage_rtt", "Triage Handshake RTT", {"tree", "json", "csv"}, start_session};
+
+}  // namespace
+
+void register_rtt() {
+    stats_tree_register_plugin("tcp", "triage_rtt", "Triage/Handshake RTT", TL_REQUIRES_NOTHING | (ST_SORT_COL_NAME << ST_FLG_SRTCOL_SHIFT), tree_packet,
+                               tree_init, tree_cleanup);
+    register_cli(&g_cli);
+}
+
+}  // namespace triage::tap

@@ -1,0 +1,10 @@
+// Registration entry points of the three Triage statistics.
+#pragma once
+
+namespace triage::tap {
+
+void register_rtt();       // Statistics > Triage > Handshake RTT, -z triage_rtt,...
+void register_unwanted();  // Statistics > Triage > Unwanted Protocols, -z triage_unwanted,...
+void register_egress();    // Statistics > Triage > Outbound Volume, -z triage_egress,...
+
+}  // namespace triage::tap

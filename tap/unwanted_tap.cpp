@@ -1,0 +1,118 @@
+// Unwanted protocols: the frame tap (queued after every dissector of the frame
+// has run, so pinfo->layers is complete) feeds the core AlertTracker.
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "plugins/prefs.hpp"
+#include "plugins/ws.hpp"
+#include "tap/cli_forms.hpp"
+#include "tap/frame_facts.hpp"
+#include "tap/taps.hpp"
+
+namespace triage::tap {
+namespace {
+
+struct Session {
+    std::string form;
+    AlertTracker tracker;
+    std::vector<std::uint32_t> hits;
+};
+
+void session_reset(void* p) { static_cast<Session*>(p)->tracker.clear(); }
+
+tap_packet_status session_packet(void* p, packet_info* pinfo, epan_dissect_t* edt, const void*, tap_flags_t) {
+    auto* s = static_cast<Session*>(p);
+    unwanted_hits(pinfo, edt ? edt->tvb : nullptr, &s->hits);
+    if (s->hits.empty()) return TAP_PACKET_DONT_REDRAW;
+    const FrameInfo f = frame_info(pinfo);
+    for (std::uint32_t rule : s->hits) s->tracker.hit(rule, f);
+    return TAP_PACKET_REDRAW;
+}
+
+void session_draw(void* p) {
+    auto* s = static_cast<Session*>(p);
+    const std::string out = unwanted_json(prefs::policy(), s->tracker, prefs::policy_errors());
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fflush(stdout);
+}
+
+void session_finish(void* p) { delete static_cast<Session*>(p); }
+
+std::string start_session(const StatArg& arg) {
+    if (!prefs::policy_errors().empty()) {
+        std::string msg = "triage_unwanted: the policy has errors:";
+        for (const std::string& e : prefs::policy_errors()) msg += "\n  " + e;
+        return msg;
+    }
+    auto* s = new Session{arg.form, {}, {}};
+    std::string err = attach("frame", s, arg.filter, TL_REQUIRES_NOTHING, session_reset, session_packet,
+                             session_draw, session_finish);
+    if (!err.empty()) {
+        delete s;
+        return "triage_unwanted: " + err;
+    }
+    return {};
+}
+
+// ---- stats_tree -------------------------------------------------------------
+constexpr const char* kAlerts = "Unwanted protocols (frames)";
+constexpr const char* kErrors = "Policy errors";
+
+struct TreeState {
+    int alerts = 0;
+    std::vector<std::uint32_t> hits;
+};
+std::map<stats_tree*, std::unique_ptr<TreeState>>& trees() {
+    static std::map<stats_tree*, std::unique_ptr<TreeState>> m;
+    return m;
+}
+
+void tree_init(stats_tree* st) {
+    auto state = std::make_unique<TreeState>();
+    state->alerts = stats_tree_create_node(st, kAlerts, 0, STAT_DT_INT, TRUE);
+    if (!prefs::policy_errors().empty()) {
+        const int e = stats_tree_create_node(st, kErrors, 0, STAT_DT_INT, TRUE);
+        for (const std::string& msg : prefs::policy_errors()) stats_tree_create_node(st, msg.c_str(), e, STAT_DT_INT, FALSE);
+    }
+    trees()[st] = std::move(state);
+}
+
+void tree_cleanup(stats_tree* st) { trees().erase(st); }
+
+tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t* edt, const void*, tap_flags_t) {
+    auto it = trees().find(st);
+    if (it == trees().end()) return TAP_PACKET_DONT_REDRAW;
+    TreeState& s = *it->second;
+    unwanted_hits(pinfo, edt ? edt->tvb : nullptr, &s.hits);
+    if (s.hits.empty()) return TAP_PACKET_DONT_REDRAW;
+    const FrameInfo f = frame_info(pinfo);
+    const auto& rules = prefs::policy().rules();
+    for (std::size_t i = 0; i < s.hits.size(); ++i) {
+        bool dup = false;
+        for (std::size_t j = 0; j < i; ++j) dup = dup || s.hits[j] == s.hits[i];
+        if (dup) continue;
+        const Rule& r = rules[s.hits[i]];
+        const std::string name = r.protocol + " [" + to_string(r.severity) + "]";
+        const int proto_node = tick_stat_node(st, name.c_str(), s.alerts, TRUE);
+        increase_stat_node(st, "Bytes", proto_node, FALSE, static_cast<gint>(f.frame_len));
+        const int hosts = tick_stat_node(st, "Hosts (frames)", proto_node, TRUE);
+        const std::string pair = (f.src.empty() ? std::string("non-IP") : f.src.to_string()) + " -> " +
+                                 (f.dst.empty() ? std::string("non-IP") : f.dst.to_string());
+        tick_stat_node(st, pair.c_str(), hosts, FALSE);
+    }
+    return TAP_PACKET_REDRAW;
+}
+
+CliStat g_cli{"triage_unwanted", "Triage Unwanted Protocols", {"tree", "json"}, start_session};
+
+}  // namespace
+
+void register_unwanted() {
+    stats_tree_register_plugin("frame", "triage_unwanted", "Triage/Unwanted Protocols", TL_REQUIRES_NOTHING,
+                               tree_packet, tree_init, tree_cleanup);
+    register_cli(&g_cli);
+}
+
+}  // namespace triage::tap
