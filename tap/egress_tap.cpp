@@ -216,17 +216,19 @@ tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t
     s.tracker.add(*f);
     const Direction d = s.tracker.classify(f->src, f->dst);
     stats_tree_manip_node_int(MN_SET, st, to_string(d), s.directions, FALSE, clamp(s.tracker.total(d).frame_bytes));
+    if (d == Direction::inbound || d == Direction::other) return TAP_PACKET_REDRAW;
     const Destination* dest = s.tracker.find(f->dst);
     if (!dest) return TAP_PACKET_REDRAW;
     const std::string dname = dest->address.to_string() + " (" + scope_name(dest->direction) + ")";
     const int dnode = stats_tree_manip_node_int(MN_SET, st, dname.c_str(), s.destinations, TRUE,
                                                 clamp(dest->volume.frame_bytes));
-    const std::string sname = "from " + f->src.to_string();
-    stats_tree_manip_node_int(MN_SET, st, sname.c_str(), dnode, FALSE, clamp(dest->sources.at(f->src).frame_bytes));
-    if (f->transport) {
+    if (auto src = dest->sources.find(f->src); src != dest->sources.end()) {
+        const std::string sname = "from " + f->src.to_string();
+        stats_tree_manip_node_int(MN_SET, st, sname.c_str(), dnode, FALSE, clamp(src->second.frame_bytes));
+    }
+    if (auto port = dest->ports.find({f->transport, f->dport}); f->transport && port != dest->ports.end()) {
         const std::string pname = std::string(f->transport == 6 ? "tcp" : "udp") + " port " + std::to_string(f->dport);
-        stats_tree_manip_node_int(MN_SET, st, pname.c_str(), dnode, FALSE,
-                                  clamp(dest->ports.at({f->transport, f->dport}).frame_bytes));
+        stats_tree_manip_node_int(MN_SET, st, pname.c_str(), dnode, FALSE, clamp(port->second.frame_bytes));
     }
     return TAP_PACKET_REDRAW;
 }
