@@ -19,6 +19,7 @@ const char* g_price = "0";
 gint g_mode = static_cast<gint>(PolicyMode::deny);
 gboolean g_use_builtin = TRUE;
 gint g_allowlist_severity = static_cast<gint>(Severity::medium);
+gboolean g_utp_heuristic = TRUE;
 
 const enum_val_t kModeValues[] = {
     {"deny", "Alert on the listed protocols (deny-list)", static_cast<gint>(PolicyMode::deny)},
@@ -189,15 +190,28 @@ void compile_egress() {
     g_egress = std::move(cfg);
 }
 
+// Wireshark ships the BitTorrent-over-uTP heuristic disabled; without it uTP
+// is only "data". Enable it when the policy alerts on bt-utp (preference).
+void enable_utp_heuristic() {
+    if (!g_utp_heuristic || g_mode != static_cast<gint>(PolicyMode::deny)) return;
+    bool wanted = false;
+    for (const PolicyEntry& e : g_policy.entries_in_force())
+        wanted = wanted || (e.protocol == "bt-utp" && e.severity != Severity::allow);
+    if (!wanted) return;
+    if (heur_dtbl_entry_t* h = find_heur_dissector_by_unique_short_name("bt_utp_udp")) h->enabled = TRUE;
+}
+
 void apply_prefs() {
     compile_egress();
     compile_policy();
+    enable_utp_heuristic();
     report_all(g_egress_errors);
     report_all(g_policy_errors);
 }
 
 void uat_changed() {
     compile_policy();
+    enable_utp_heuristic();
     report_all(g_policy_errors);
 }
 
@@ -240,6 +254,10 @@ void register_protocol() {
                                    "Start from Triage's built-in list of commonly unwanted protocols (deny mode); "
                                    "table entries override it, severity \"allow\" removes an entry",
                                    &g_use_builtin);
+    prefs_register_bool_preference(m, "utp_heuristic", "Detect BitTorrent over uTP",
+                                   "Enable Wireshark's BitTorrent uTP heuristic (off by default in Wireshark) while "
+                                   "the policy alerts on bt-utp",
+                                   &g_utp_heuristic);
     prefs_register_enum_preference(m, "allowlist_severity", "Allow-list alert severity",
                                    "Severity of alerts for protocols outside the allow-list", &g_allowlist_severity,
                                    kSeverityValues, FALSE);
@@ -273,6 +291,7 @@ void register_handoff() {
     // Prefs may never be applied when no preference is set: compile once here.
     compile_egress();
     compile_policy();
+    enable_utp_heuristic();
 }
 
 }  // namespace triage::prefs

@@ -142,7 +142,6 @@ const std::vector<PolicyEntry>& Policy::builtin() {
             {"x11", Severity::medium, "remote-display", "X11 over the network: clear-text display and keystrokes"},
             {"vnc", Severity::medium, "remote-desktop", "VNC: weak authentication, often unencrypted"},
             {"socks", Severity::medium, "proxy", "SOCKS proxy: may tunnel traffic around policy"},
-            {"smb", Severity::low, "file-sharing", "SMB1: deprecated (EternalBlue/WannaCry); SMB should stay inside"},
             {"smb2", Severity::low, "file-sharing", "SMB file sharing: should not cross the VM's network boundary"},
         };
         std::vector<PolicyEntry> v;

@@ -1,0 +1,136 @@
+"""pytest harness: runs the real tshark with the freshly built triage.so.
+
+Wireshark ignores personal plugins when the real uid is 0, so as root every
+tshark runs as `nobody` (setpriv) with a temporary HOME holding the plugin in
+its personal plugin folder; captures are copied where that user can read them.
+"""
+
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BUILD = pathlib.Path(os.environ.get("TRIAGE_BUILD_DIR", ROOT / "build"))
+CAPTURES = pathlib.Path(os.environ.get("TRIAGE_CAPTURES", ROOT.parent / "shared" / "captures"))
+EXAMPLE = ROOT / "examples" / "triage-example.pcap"
+NOBODY = 65534
+
+
+def ws_abi():
+    out = subprocess.run(["tshark", "--version"], capture_output=True, text=True).stdout
+    m = re.search(r"\(Wireshark\) (\d+)\.(\d+)", out)
+    return f"{m.group(1)}.{m.group(2)}"
+
+
+class Tshark:
+    def __init__(self, workdir: pathlib.Path):
+        self.work = workdir
+        self.home = workdir / "home"
+        self.config = self.home / ".config" / "wireshark"
+        plugdir = self.home / ".local" / "lib" / "wireshark" / "plugins" / ws_abi() / "epan"
+        plugdir.mkdir(parents=True)
+        self.config.mkdir(parents=True)
+        so = BUILD / "triage.so"
+        if not so.exists():
+            raise RuntimeError(f"{so} not built: run cmake --build first")
+        shutil.copy(so, plugdir / "triage.so")
+        self.captures = workdir / "captures"
+        self.captures.mkdir()
+        self.root = os.geteuid() == 0
+        if self.root:
+            for p in [workdir, *workdir.rglob("*")]:
+                os.chown(p, NOBODY, NOBODY)
+        os.chmod(workdir, 0o755)
+
+    def capture(self, path) -> str:
+        """A copy of the capture that the tshark user can read."""
+        path = pathlib.Path(path)
+        dst = self.captures / path.name
+        if not dst.exists():
+            shutil.copy(path, dst)
+            os.chmod(dst, 0o644)
+        return str(dst)
+
+    def write_config(self, name: str, text: str) -> pathlib.Path:
+        p = self.config / name
+        p.write_text(text)
+        if self.root:
+            os.chown(p, NOBODY, NOBODY)
+        return p
+
+    def remove_config(self, name: str):
+        (self.config / name).unlink(missing_ok=True)
+
+    def argv(self, args):
+        env = ["env", f"HOME={self.home}", "LC_ALL=C.UTF-8"]
+        if self.root:
+            return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *env, "tshark", *args]
+        return [*env, "tshark", *args]
+
+    def run(self, *args, check=True, timeout=300):
+        p = subprocess.run(self.argv([str(a) for a in args]), capture_output=True, text=True, timeout=timeout,
+                           cwd=self.work)
+        if check and p.returncode != 0:
+            raise AssertionError(f"tshark {' '.join(map(str, args))} exited {p.returncode}:\n{p.stderr}")
+        return p
+
+    def stat_json(self, stat, capture, filter=None, opts=()):
+        z = f"{stat},json" + (f",{filter}" if filter else "")
+        p = self.run("-r", self.capture(capture), "-q", *opts, "-z", z)
+        return json.loads(p.stdout)
+
+    def fields(self, capture, fields, display_filter=None, opts=(), occurrence="f"):
+        """Rows of tshark's own fields (the independent oracle)."""
+        args = ["-r", self.capture(capture), "-T", "fields", "-E", "separator=\t", "-E", f"occurrence={occurrence}"]
+        if display_filter:
+            args += ["-Y", display_filter]
+        for f in fields:
+            args += ["-e", f]
+        p = self.run(*args, *opts)
+        rows = []
+        for line in p.stdout.splitlines():
+            cols = line.split("\t")
+            cols += [""] * (len(fields) - len(cols))
+            rows.append(dict(zip(fields, cols)))
+        return rows
+
+    def count(self, capture, display_filter, opts=()):
+        p = self.run("-r", self.capture(capture), "-Y", display_filter, "-T", "fields", "-e", "frame.number", *opts)
+        return len(p.stdout.split())
+
+
+@pytest.fixture(scope="session")
+def tshark():
+    work = pathlib.Path(tempfile.mkdtemp(prefix="triage-test-"))
+    try:
+        yield Tshark(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def shared_capture(name):
+    """A capture from ../shared/captures: fail under CI when missing, else skip."""
+    p = CAPTURES / name
+    if not p.exists():
+        msg = f"capture {p} is missing (../shared/captures beside the project)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return p
+
+
+def all_shared_captures():
+    if not CAPTURES.is_dir():
+        if os.environ.get("CI"):
+            raise RuntimeError(f"{CAPTURES} is missing")
+        return []
+    return sorted(p.name for p in CAPTURES.iterdir() if re.search(r"\.(pcap|pcapng|gz)$", p.name))
+
+
+BROKEN = {"tcpdump_empty.pcap", "ndpi_fuzz-2021-10-13.pcap"}

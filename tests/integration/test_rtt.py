@@ -1,0 +1,226 @@
+"""Handshake RTT (-z triage_rtt) against tshark's own fields."""
+
+import csv
+import io
+
+import pytest
+
+from conftest import BROKEN, EXAMPLE, all_shared_captures, shared_capture
+from oracle import TCP_FIELDS, handshakes, initial_rtts, ms_to_ns, nearest_rank
+
+US = 1000  # 1 microsecond in ns
+
+TCP_CAPTURES = [c for c in all_shared_captures() if c not in BROKEN]
+
+
+def oracle_for(tshark, capture):
+    rows = tshark.fields(capture, TCP_FIELDS, "tcp && !icmp && !icmpv6", occurrence="l")
+    return handshakes(rows), initial_rtts(rows)
+
+
+def check_against_oracle(doc, hs, wireshark_rtt):
+    conns = doc["connections"]
+    assert len(conns) == len(hs), "one record per handshake"
+    per_stream = {}
+    for h in hs:
+        per_stream[h.stream] = per_stream.get(h.stream, 0) + 1
+    for c, h in zip(conns, hs):
+        where = f"stream {h.stream}"
+        assert c["stream"] == h.stream, where
+        assert (c["client"], c["client_port"], c["server"], c["server_port"]) == (h.client, h.cport, h.server, h.sport), where
+        assert c["outcome"] == h.outcome, where
+        assert c["syn_count"] == len(h.syns), where
+        assert c["synack_count"] == h.synacks, where
+        assert c["syn_frame"] == (h.last_syn[0] if h.syns else None), where
+        assert c["first_syn_frame"] == (h.syns[0][0] if h.syns else None), where
+        assert c["synack_frame"] == (h.first_synack[0] if h.first_synack else None), where
+        assert c["last_synack_frame"] == (h.last_synack[0] if h.first_synack else None), where
+        assert c["ack_frame"] == (h.ack[0] if h.ack else None), where
+        s, cl, conn = h.legs()
+        for key, want in (("server_leg_ms", s), ("client_leg_ms", cl), ("connect_ms", conn),
+                          ("rtt_ms", s + cl if s is not None and cl is not None else None)):
+            if want is None:
+                assert c[key] is None, f"{where} {key}"
+            else:
+                assert abs(ms_to_ns(c[key]) - want) <= US, f"{where} {key}: {c[key]} ms vs {want} ns"
+        negative = any(v is not None and v < 0 for v in (s, cl, conn))
+        assert (c["anomaly"] == "negative_time") == negative, where
+        clean = len(h.syns) == 1 and h.synacks == 1 and h.ack and per_stream[h.stream] == 1 and not negative
+        if clean and h.stream in wireshark_rtt:
+            assert abs(ms_to_ns(c["rtt_ms"]) - wireshark_rtt[h.stream]) <= US, \
+                f"{where}: rtt {c['rtt_ms']} ms vs tcp.analysis.initial_rtt {wireshark_rtt[h.stream]} ns"
+
+
+def check_summary(doc, hs):
+    summary = doc["summary"]
+    for outcome in ("completed", "refused", "unanswered", "no_ack", "no_syn"):
+        assert summary[outcome] == sum(1 for h in hs if h.outcome == outcome), outcome
+    assert summary["syn_seen"] == sum(1 for h in hs if h.syns)
+    assert summary["syn_retransmissions"] == sum(max(0, len(h.syns) - 1) for h in hs)
+    rtts = []
+    for h in hs:
+        s, c, conn = h.legs()
+        if s is not None and c is not None and min(s, c, conn if conn is not None else 0) >= 0:
+            rtts.append(s + c)
+    rtts.sort()
+    assert doc["rtt_ms"]["count"] == len(rtts)
+    if rtts:
+        for p in (50, 90, 95, 99):
+            assert abs(ms_to_ns(doc["rtt_ms"][f"p{p}"]) - nearest_rank(rtts, p)) <= US, f"p{p}"
+        assert abs(ms_to_ns(doc["rtt_ms"]["min"]) - rtts[0]) <= US
+        assert abs(ms_to_ns(doc["rtt_ms"]["max"]) - rtts[-1]) <= US
+        assert abs(ms_to_ns(doc["rtt_ms"]["mean"]) - sum(rtts) / len(rtts)) <= US
+    assert sum(b["count"] for b in doc["histogram"]) == len(rtts)
+    lower = -1
+    for b in doc["histogram"]:
+        upper = ms_to_ns(b["upper_ms"]) if b["upper_ms"] is not None else float("inf")
+        assert b["count"] == sum(1 for r in rtts if lower < r <= upper), b
+        lower = upper
+
+
+@pytest.mark.parametrize("capture", TCP_CAPTURES)
+def test_rtt_matches_tshark_fields(tshark, capture):
+    path = shared_capture(capture)
+    doc = tshark.stat_json("triage_rtt", path)
+    hs, ws_rtt = oracle_for(tshark, path)
+    check_against_oracle(doc, hs, ws_rtt)
+    check_summary(doc, hs)
+
+
+def test_rtt_example_capture(tshark):
+    doc = tshark.stat_json("triage_rtt", EXAMPLE)
+    hs, ws_rtt = oracle_for(tshark, EXAMPLE)
+    check_against_oracle(doc, hs, ws_rtt)
+    check_summary(doc, hs)
+    by_port = {(c["server"], c["server_port"], c["outcome"]) for c in doc["connections"]}
+    assert ("10.0.0.9", 8080, "refused") in by_port
+    assert ("198.51.100.7", 22, "unanswered") in by_port
+    # The generator scripted a client-side capture: the server leg is the network path.
+    assert doc["summary"]["network_leg"]["server_leg"] == doc["summary"]["completed"]
+
+
+def conn(doc, **match):
+    found = [c for c in doc["connections"] if all(c[k] == v for k, v in match.items())]
+    assert len(found) == 1, (match, found)
+    return found[0]
+
+
+def test_refused_syn_has_no_rtt_where_wireshark_reports_one(tshark):
+    path = shared_capture("cs_tcp_refuseconnection.pcapng")
+    doc = tshark.stat_json("triage_rtt", path)
+    assert doc["summary"]["refused"] == 1
+    c = doc["connections"][0]
+    assert c["outcome"] == "refused" and c["rtt_ms"] is None and c["server_leg_ms"] is None
+    assert doc["rtt_ms"]["count"] == 0
+
+
+def test_retransmitted_syn_measures_from_last_syn(tshark):
+    doc = tshark.stat_json("triage_rtt", EXAMPLE)
+    c = conn(doc, server="203.0.113.10", syn_count=2)
+    assert c["outcome"] == "completed" and c["retried"]
+    assert abs(c["server_leg_ms"] - 150.0) < 0.001
+    assert abs(c["connect_ms"] - 1150.05) < 0.001
+
+
+def test_retransmitted_synack_is_not_added_to_rtt(tshark):
+    doc = tshark.stat_json("triage_rtt", EXAMPLE)
+    c = conn(doc, server="151.101.1.69", synack_count=2)
+    assert abs(c["server_leg_ms"] - 85.0) < 0.001
+    assert abs(c["client_leg_ms"] - 0.06) < 0.001
+    assert abs(c["rtt_ms"] - 85.06) < 0.001
+    ws = tshark.fields(EXAMPLE, ["tcp.analysis.initial_rtt"], f"tcp.stream=={c['stream']} && tcp.analysis.initial_rtt")
+    assert float(ws[0]["tcp.analysis.initial_rtt"]) > 1.0, "Wireshark's value includes the SYN/ACK retry"
+
+
+def test_ecn_syn_changes_nothing(tshark):
+    doc = tshark.stat_json("triage_rtt", EXAMPLE)
+    ecn = tshark.fields(EXAMPLE, ["tcp.stream"], "tcp.flags.syn==1 && tcp.flags.ack==0 && tcp.flags.cwr==1")
+    c = conn(doc, stream=int(ecn[0]["tcp.stream"]))
+    assert c["outcome"] == "completed" and abs(c["rtt_ms"] - 21.04) < 0.001
+
+
+@pytest.mark.parametrize("capture", ["zeek_tcp-fast-open.pcap", "tcpdump_tfo-5c1fa7f9ae91.pcap"])
+def test_tcp_fast_open_completes(tshark, capture):
+    doc = tshark.stat_json("triage_rtt", shared_capture(capture))
+    assert doc["summary"]["completed"] >= 1
+    assert doc["summary"]["no_ack"] == 0
+
+
+def test_tfo_data_on_syn_in_example(tshark):
+    doc = tshark.stat_json("triage_rtt", EXAMPLE)
+    tfo = tshark.fields(EXAMPLE, ["tcp.stream"], "tcp.flags.syn==1 && tcp.flags.ack==0 && tcp.len>0")
+    c = conn(doc, stream=int(tfo[0]["tcp.stream"]))
+    assert c["outcome"] == "completed" and abs(c["rtt_ms"] - 150.04) < 0.002
+
+
+def test_port_reuse_gives_one_record_per_handshake(tshark):
+    path = shared_capture("cs_ftp-crack.pcap")
+    doc = tshark.stat_json("triage_rtt", path)
+    streams = [c["stream"] for c in doc["connections"]]
+    assert len(streams) > len(set(streams)), "reused streams hold several handshakes"
+    # tshark flags the reused SYNs as retransmissions; they are new handshakes, not retries.
+    assert doc["summary"]["syn_retransmissions"] < 700
+
+
+def test_capture_starting_mid_handshake(tshark):
+    doc = tshark.stat_json("triage_rtt", shared_capture("zeek_missing-syn.pcap"))
+    assert doc["summary"]["no_syn"] == 1 and doc["summary"]["syn_seen"] == 0
+    assert doc["rtt_ms"]["count"] == 0
+
+
+def test_syn_scan_counts_unanswered(tshark):
+    doc = tshark.stat_json("triage_rtt", shared_capture("cs_synscan.pcapng"))
+    s = doc["summary"]
+    assert s["unanswered"] + s["refused"] + s["no_ack"] + s["completed"] == s["syn_seen"]
+    assert s["refused"] + s["unanswered"] > 900
+
+
+def test_negative_time_is_reported_not_hidden(tshark):
+    path = shared_capture("tcpdump_timestamp_invalid_micro.pcap")
+    p = tshark.run("-r", tshark.capture(path), "-q", "-z", "triage_rtt,json")
+    import json
+    doc = json.loads(p.stdout)
+    assert doc["summary"]["negative_time"] == 1
+    assert doc["anomalies"] and doc["anomalies"][0]["kind"] == "negative_time"
+    assert doc["rtt_ms"]["count"] == 0, "a negative leg never enters the statistics"
+    assert "timestamps go backwards" in p.stderr
+
+
+def test_display_filter_restricts_connections(tshark):
+    doc = tshark.stat_json("triage_rtt", EXAMPLE, filter="ip.addr==203.0.113.10")
+    assert doc["connections"] and {c["server"] for c in doc["connections"]} == {"203.0.113.10"}
+
+
+def test_per_server_summary(tshark):
+    doc = tshark.stat_json("triage_rtt", EXAMPLE)
+    servers = doc["servers"]
+    assert servers == sorted(servers, key=lambda s: -s["connections"])
+    for s in servers:
+        mine = [c for c in doc["connections"] if (c["server"], c["server_port"]) == (s["server"], s["server_port"])]
+        assert s["connections"] == len(mine)
+        rtts = sorted(c["rtt_ms"] for c in mine if c["rtt_ms"] is not None and c["anomaly"] is None)
+        assert s["rtt_ms"]["count"] == len(rtts)
+        if rtts:
+            assert s["rtt_ms"]["p50"] == nearest_rank(rtts, 50)
+
+
+def test_csv_has_one_row_per_connection(tshark):
+    p = tshark.run("-r", tshark.capture(EXAMPLE), "-q", "-z", "triage_rtt,csv")
+    rows = list(csv.DictReader(io.StringIO(p.stdout)))
+    doc = tshark.stat_json("triage_rtt", EXAMPLE)
+    assert len(rows) == len(doc["connections"])
+    for r, c in zip(rows, doc["connections"]):
+        assert int(r["stream"]) == c["stream"] and r["outcome"] == c["outcome"]
+        assert (r["rtt_ms"] == "") == (c["rtt_ms"] is None)
+
+
+def test_tree_form_lists_outcomes_and_servers(tshark):
+    p = tshark.run("-r", tshark.capture(EXAMPLE), "-q", "-z", "triage_rtt,tree")
+    doc = tshark.stat_json("triage_rtt", EXAMPLE)
+    lines = {l.split()[0] if not l.startswith(" ") else l.strip().rsplit("  ", 1)[0]: l for l in p.stdout.splitlines() if l.strip()}
+    assert "Triage/Handshake RTT:" in p.stdout
+    for outcome in ("completed", "refused", "unanswered", "no_ack"):
+        row = [l for l in p.stdout.splitlines() if l.strip().startswith(outcome + " ")][0]
+        assert int(row.split()[1]) == doc["summary"][outcome], outcome
+    assert "203.0.113.10 port 80" in p.stdout
+    assert lines
