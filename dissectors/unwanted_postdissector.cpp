@@ -25,13 +25,25 @@ expert_field* expert_for(Severity s) {
     }
 }
 
+int g_expert_tap = -1;
+
 int dissect(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) {
-    // Without a tree nothing can be shown; the taps do their own matching.
-    if (!tree) return 0;
+    // Nothing to show without a tree, unless an expert listener (-z expert)
+    // collects expert items: the statistics taps do their own matching.
+    if (g_expert_tap <= 0) g_expert_tap = find_tap_id("expert");  // registered after our handoff
+    if (!tree && !(g_expert_tap > 0 && have_tap_listener(g_expert_tap))) return 0;
     static thread_local std::vector<std::uint32_t> hits;
     tap::unwanted_hits(pinfo, tvb, &hits);
     if (hits.empty()) return 0;
     const auto& rules = prefs::policy().rules();
+    if (!tree) {
+        for (std::uint32_t h : hits) {
+            const Rule& r = rules[h];
+            expert_add_info_format(pinfo, nullptr, expert_for(r.severity), "Unwanted protocol %s (%s): %s",
+                                   r.protocol.c_str(), to_string(r.severity), r.reason.c_str());
+        }
+        return 0;
+    }
     proto_item* top = proto_tree_add_item(tree, prefs::proto_id(), tvb, 0, 0, ENC_NA);
     proto_item_set_generated(top);
     proto_tree* t = proto_item_add_subtree(top, ett_triage);

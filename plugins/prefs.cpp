@@ -180,11 +180,11 @@ void compile_egress() {
     EgressConfig cfg = EgressConfig::defaults();
     std::string err;
     if (!cfg.local_networks.parse(s_or_empty(g_local_networks), &err))
-        g_egress_errors.push_back("triage.local_networks: " + err + "; using the default local networks");
+        g_egress_errors.push_back("triage.local_networks: " + err);
     if (!cfg.platform_endpoints.parse(s_or_empty(g_platform_endpoints), &err))
-        g_egress_errors.push_back("triage.platform_endpoints: " + err + "; using the default platform endpoints");
+        g_egress_errors.push_back("triage.platform_endpoints: " + err);
     if (!parse_price(s_or_empty(g_price), &cfg.price_per_gb, &err)) {
-        g_egress_errors.push_back(err + "; the cost column is hidden");
+        g_egress_errors.push_back(err);
         cfg.price_per_gb = 0;
     }
     g_egress = std::move(cfg);

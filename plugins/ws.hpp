@@ -16,6 +16,7 @@
 #include <epan/stats_tree.h>
 #include <epan/tap.h>
 #include <epan/uat.h>
+#include <epan/dissectors/packet-rpc.h>
 #include <epan/dissectors/packet-tcp.h>
 #include <epan/dissectors/packet-udp.h>
 #include <wsutil/report_message.h>

@@ -23,11 +23,15 @@ inline FrameInfo frame_info(const packet_info* pinfo) {
 }
 
 // Indices into prefs::policy().rules() of every rule the frame matches.
-inline void unwanted_hits(const packet_info* pinfo, tvbuff_t* frame_tvb, std::vector<std::uint32_t>* hits) {
+// `extra_layer`: a protocol id known to be in the frame although not in
+// pinfo->layers (an ONC-RPC program whose procedure has no body), or -1.
+inline void unwanted_hits(const packet_info* pinfo, tvbuff_t* frame_tvb, std::vector<std::uint32_t>* hits,
+                          int extra_layer = -1) {
     static thread_local std::vector<int> layers;
     static const int http_id = proto_get_id_by_filter_name("http");
     hits->clear();
     ws::layer_ids(pinfo, &layers);
+    if (extra_layer >= 0) layers.push_back(extra_layer);
     CompiledPolicy& policy = prefs::policy();
     policy.match(layers.data(), layers.size(), pinfo->ptype == PT_TCP ? 6 : pinfo->ptype == PT_UDP ? 17 : 0,
                  static_cast<std::uint16_t>(pinfo->srcport), static_cast<std::uint16_t>(pinfo->destport), hits);

@@ -14,6 +14,37 @@
 namespace triage::tap {
 namespace {
 
+// ---- ONC-RPC program per frame ------------------------------------------------
+// Wireshark shows an RPC program's protocol (mount, nfs, portmap ...) on NULL
+// procedure calls and empty replies without running the program's dissector,
+// so pinfo->layers lacks it; the rpc tap names the program of every message.
+struct RpcProgram {
+    std::uint32_t frame = 0;
+    int proto = -1;
+    int users = 0;
+};
+RpcProgram g_rpc;
+
+void rpc_reset(void*) { g_rpc.frame = 0; g_rpc.proto = -1; }
+
+tap_packet_status on_rpc(void*, packet_info* pinfo, epan_dissect_t*, const void* data, tap_flags_t) {
+    const auto* call = static_cast<const rpc_call_info_value*>(data);
+    if (!call || !rpc_progs) return TAP_PACKET_DONT_REDRAW;
+    const auto* prog = static_cast<const rpc_prog_info_value*>(
+        g_hash_table_lookup(rpc_progs, GUINT_TO_POINTER(call->prog)));
+    g_rpc.frame = pinfo->num;
+    g_rpc.proto = prog ? prog->proto_id : -1;
+    return TAP_PACKET_DONT_REDRAW;
+}
+
+std::string rpc_acquire() {
+    if (g_rpc.users++ > 0) return {};
+    static char key;
+    return attach("rpc", &key, "", TL_REQUIRES_NOTHING, rpc_reset, on_rpc, nullptr, nullptr);
+}
+
+int rpc_program_of(const packet_info* pinfo) { return g_rpc.frame == pinfo->num ? g_rpc.proto : -1; }
+
 struct Session {
     std::string form;
     AlertTracker tracker;
@@ -24,7 +55,7 @@ void session_reset(void* p) { static_cast<Session*>(p)->tracker.clear(); }
 
 tap_packet_status session_packet(void* p, packet_info* pinfo, epan_dissect_t* edt, const void*, tap_flags_t) {
     auto* s = static_cast<Session*>(p);
-    unwanted_hits(pinfo, edt ? edt->tvb : nullptr, &s->hits);
+    unwanted_hits(pinfo, edt ? edt->tvb : nullptr, &s->hits, rpc_program_of(pinfo));
     if (s->hits.empty()) return TAP_PACKET_DONT_REDRAW;
     const FrameInfo f = frame_info(pinfo);
     for (std::uint32_t rule : s->hits) s->tracker.hit(rule, f);
@@ -46,8 +77,10 @@ std::string start_session(const StatArg& arg) {
         for (const std::string& e : prefs::policy_errors()) msg += "\n  " + e;
         return msg;
     }
+    std::string err = rpc_acquire();
+    if (!err.empty()) return "triage_unwanted: " + err;
     auto* s = new Session{arg.form, {}, {}};
-    std::string err = attach("frame", s, arg.filter, TL_REQUIRES_NOTHING, session_reset, session_packet,
+    err = attach("frame", s, arg.filter, TL_REQUIRES_NOTHING, session_reset, session_packet,
                              session_draw, session_finish);
     if (!err.empty()) {
         delete s;
@@ -71,6 +104,7 @@ std::map<stats_tree*, std::unique_ptr<TreeState>>& trees() {
 
 void tree_init(stats_tree* st) {
     auto state = std::make_unique<TreeState>();
+    rpc_acquire();
     state->alerts = stats_tree_create_node(st, kAlerts, 0, STAT_DT_INT, TRUE);
     if (!prefs::policy_errors().empty()) {
         const int e = stats_tree_create_node(st, kErrors, 0, STAT_DT_INT, TRUE);
@@ -85,7 +119,7 @@ tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t
     auto it = trees().find(st);
     if (it == trees().end()) return TAP_PACKET_DONT_REDRAW;
     TreeState& s = *it->second;
-    unwanted_hits(pinfo, edt ? edt->tvb : nullptr, &s.hits);
+    unwanted_hits(pinfo, edt ? edt->tvb : nullptr, &s.hits, rpc_program_of(pinfo));
     if (s.hits.empty()) return TAP_PACKET_DONT_REDRAW;
     const FrameInfo f = frame_info(pinfo);
     const auto& rules = prefs::policy().rules();
