@@ -1,1 +1,74 @@
 #include <gtest/gtest.h>
+
+#include "triage/egress_tracker.hpp"
+
+using namespace triage;
+
+namespace {
+EgressFrame frame(const char* src, const char* dst, std::uint32_t len, std::uint16_t dport = 443) {
+    EgressFrame f;
+    f.src = *IpAddress::parse(src);
+    f.dst = *IpAddress::parse(dst);
+    f.frame_len = len;
+    f.ip_len = len - 14;
+    f.transport = 6;
+    f.dport = dport;
+    f.payload = len - 54;
+    return f;
+}
+}  // namespace
+
+TEST(Egress, Classification) {
+    EgressTracker t;
+    auto ip = [](const char* s) { return *IpAddress::parse(s); };
+    EXPECT_EQ(t.classify(ip("10.0.0.5"), ip("8.8.8.8")), Direction::outbound_external);
+    EXPECT_EQ(t.classify(ip("10.0.0.5"), ip("10.0.0.6")), Direction::outbound_internal);
+    EXPECT_EQ(t.classify(ip("10.0.0.5"), ip("169.254.169.254")), Direction::outbound_platform);
+    EXPECT_EQ(t.classify(ip("10.0.0.5"), ip("168.63.129.16")), Direction::outbound_platform);
+    EXPECT_EQ(t.classify(ip("8.8.8.8"), ip("10.0.0.5")), Direction::inbound);
+    EXPECT_EQ(t.classify(ip("8.8.8.8"), ip("1.1.1.1")), Direction::other);
+    EXPECT_EQ(t.classify(ip("fd00::5"), ip("2001:db8::1")), Direction::outbound_external);
+}
+
+TEST(Egress, SumsSortsAndSplitsBySource) {
+    EgressTracker t;
+    t.add(frame("10.0.0.5", "8.8.8.8", 100));
+    t.add(frame("10.0.0.6", "8.8.8.8", 200, 53));
+    t.add(frame("10.0.0.5", "1.1.1.1", 1000));
+    t.add(frame("1.1.1.1", "10.0.0.5", 5000));
+    const auto d = t.destinations();
+    ASSERT_EQ(d.size(), 2u);
+    EXPECT_EQ(d[0]->address.to_string(), "1.1.1.1");
+    EXPECT_EQ(d[1]->volume.frame_bytes, 300u);
+    EXPECT_EQ(d[1]->sources.size(), 2u);
+    EXPECT_EQ(d[1]->ports.size(), 2u);
+    EXPECT_EQ(t.total(Direction::outbound_external).frames, 3u);
+    EXPECT_EQ(t.total(Direction::inbound).frame_bytes, 5000u);
+}
+
+TEST(Egress, JsonHasCostOnlyWithAPrice) {
+    EgressConfig cfg = EgressConfig::defaults();
+    cfg.price_per_gb = 0.09;
+    EgressTracker t(cfg);
+    t.add(frame("10.0.0.5", "8.8.8.8", 1014));
+    const std::string j = egress_json(t, [](const IpAddress&) { return std::string("dns.google"); }, 0);
+    EXPECT_NE(j.find(R"("estimated_cost":0.000000)"), std::string::npos) << j;
+    EXPECT_NE(j.find(R"("name":"dns.google")"), std::string::npos);
+    EgressTracker plain;
+    plain.add(frame("10.0.0.5", "8.8.8.8", 1014));
+    EXPECT_EQ(egress_json(plain, nullptr, 0).find("estimated_cost"), std::string::npos);
+}
+
+TEST(Egress, PortsAreCapped) {
+    EgressTracker t;
+    for (int p = 1; p <= 30; ++p) t.add(frame("10.0.0.5", "8.8.8.8", 100 + p, static_cast<std::uint16_t>(p)));
+    const std::string j = egress_json(t, nullptr, 0);
+    EXPECT_NE(j.find(R"("ports_omitted":10)"), std::string::npos);
+}
+
+TEST(Egress, CsvQuotesNames) {
+    EgressTracker t;
+    t.add(frame("10.0.0.5", "8.8.8.8", 100));
+    const std::string c = egress_csv(t, [](const IpAddress&) { return std::string("a,b"); });
+    EXPECT_NE(c.find("8.8.8.8,\"a,b\",external,10.0.0.5,1,100,86,46"), std::string::npos) << c;
+}

@@ -1,1 +1,199 @@
 #include <gtest/gtest.h>
+
+#include "triage/handshake_tracker.hpp"
+
+using namespace triage;
+using namespace triage::tcp_flags;
+
+namespace {
+
+const IpAddress C = *IpAddress::parse("10.0.0.5");
+const IpAddress S = *IpAddress::parse("93.184.216.34");
+constexpr Nanos MS = 1'000'000;
+
+struct Feed {
+    HandshakeTracker t;
+    std::uint32_t frame = 0;
+    HandshakeUpdate seg(std::uint32_t stream, bool from_client, std::uint16_t flags, std::uint32_t seq,
+                        std::uint32_t ack, Nanos time, std::uint32_t len = 0, std::uint16_t cport = 40000) {
+        TcpSegment s;
+        s.stream = stream;
+        s.frame = ++frame;
+        s.time = time;
+        s.src = from_client ? C : S;
+        s.dst = from_client ? S : C;
+        s.sport = from_client ? cport : 443;
+        s.dport = from_client ? 443 : cport;
+        s.flags = flags;
+        s.seq = seq;
+        s.ack = ack;
+        s.seglen = len;
+        return t.add(s);
+    }
+    const Handshake& only() {
+        EXPECT_EQ(t.handshakes().size(), 1u);
+        return t.handshakes().front();
+    }
+};
+
+}  // namespace
+
+TEST(Handshake, CleanHandshake) {
+    Feed f;
+    f.seg(0, true, syn, 100, 0, 0);
+    f.seg(0, false, syn | ack, 900, 101, 20 * MS);
+    const auto up = f.seg(0, true, ack, 101, 901, 20 * MS + 40'000);
+    EXPECT_TRUE(up.rtt_now_known);
+    const Handshake& h = f.only();
+    EXPECT_EQ(h.outcome(), Outcome::completed);
+    EXPECT_EQ(h.server_leg(), 20 * MS);
+    EXPECT_EQ(h.client_leg(), 40'000);
+    EXPECT_EQ(h.rtt(), 20 * MS + 40'000);
+    EXPECT_EQ(h.connect(), h.rtt());
+    EXPECT_EQ(h.network_leg(), NetworkLeg::server_leg);
+    EXPECT_EQ(f.t.outcome_count(Outcome::completed), 1u);
+    EXPECT_EQ(f.t.outcome_count(Outcome::no_syn), 0u);
+}
+
+TEST(Handshake, RstAckRefusesWithoutRtt) {
+    Feed f;
+    f.seg(0, true, syn, 100, 0, 0);
+    f.seg(0, false, rst | ack, 0, 101, 300'000);
+    const Handshake& h = f.only();
+    EXPECT_EQ(h.outcome(), Outcome::refused);
+    EXPECT_FALSE(h.has_rtt());
+    EXPECT_FALSE(h.has_server_leg());
+}
+
+TEST(Handshake, RetransmittedSynMeasuresFromLastSyn) {
+    Feed f;
+    f.seg(0, true, syn, 100, 0, 0);
+    f.seg(0, true, syn, 100, 0, 1000 * MS);
+    f.seg(0, false, syn | ack, 900, 101, 1150 * MS);
+    f.seg(0, true, ack, 101, 901, 1150 * MS + 50'000);
+    const Handshake& h = f.only();
+    EXPECT_EQ(h.syn_count, 2u);
+    EXPECT_TRUE(h.retried());
+    EXPECT_EQ(h.server_leg(), 150 * MS);
+    EXPECT_EQ(h.connect(), 1150 * MS + 50'000);
+    EXPECT_EQ(f.t.report().syn_retransmissions, 1u);
+}
+
+TEST(Handshake, RetransmittedSynAckEndsClientLegAtLastOne) {
+    Feed f;
+    f.seg(0, true, syn, 100, 0, 0);
+    f.seg(0, false, syn | ack, 900, 101, 85 * MS);
+    f.seg(0, false, syn | ack, 900, 101, 1085 * MS);
+    f.seg(0, true, ack, 101, 901, 1085 * MS + 60'000);
+    const Handshake& h = f.only();
+    EXPECT_EQ(h.server_leg(), 85 * MS);
+    EXPECT_EQ(h.client_leg(), 60'000);
+    EXPECT_EQ(h.synack_count, 2u);
+}
+
+TEST(Handshake, UnansweredAndNoAck) {
+    Feed f;
+    f.seg(0, true, syn, 1, 0, 0);
+    f.seg(1, true, syn, 5, 0, 0, 0, 40001);
+    f.seg(1, false, syn | ack, 7, 6, MS, 0, 40001);
+    f.seg(1, true, rst, 6, 0, MS + 1, 0, 40001);
+    EXPECT_EQ(f.t.handshakes()[0].outcome(), Outcome::unanswered);
+    EXPECT_EQ(f.t.handshakes()[1].outcome(), Outcome::no_ack);
+    const HandshakeReport r = f.t.report();
+    EXPECT_EQ(r.outcomes[static_cast<int>(Outcome::unanswered)], 1u);
+    EXPECT_EQ(r.server_leg.count, 1u);
+    EXPECT_EQ(r.rtt.count, 0u);
+}
+
+TEST(Handshake, FastOpenSynAckMayAckTheData) {
+    Feed f;
+    f.seg(0, true, syn, 100, 0, 0, 38);
+    f.seg(0, false, syn | ack, 900, 139, 150 * MS);
+    f.seg(0, true, ack, 139, 901, 150 * MS + 40'000);
+    EXPECT_EQ(f.only().outcome(), Outcome::completed);
+}
+
+TEST(Handshake, EcnBitsChangeNothing) {
+    Feed f;
+    f.seg(0, true, syn | 0x40 | 0x80, 100, 0, 0);
+    f.seg(0, false, syn | ack | 0x40, 900, 101, 21 * MS);
+    f.seg(0, true, ack, 101, 901, 21 * MS + 40'000);
+    EXPECT_EQ(f.only().outcome(), Outcome::completed);
+}
+
+TEST(Handshake, SynAckNotAckingTheSynIsNotAccepted) {
+    Feed f;
+    f.seg(0, true, syn, 100, 0, 0);
+    f.seg(0, false, syn | ack, 900, 555, MS);
+    EXPECT_EQ(f.only().outcome(), Outcome::unanswered);
+    EXPECT_EQ(f.only().synack_count, 1u);
+}
+
+TEST(Handshake, PortReuseStartsANewRecord) {
+    Feed f;
+    for (int round = 0; round < 2; ++round) {
+        f.seg(7, true, syn, 100, 0, round * 10 * MS);
+        f.seg(7, false, syn | ack, 900, 101, round * 10 * MS + MS);
+        f.seg(7, true, ack, 101, 901, round * 10 * MS + 2 * MS);
+    }
+    ASSERT_EQ(f.t.handshakes().size(), 2u);
+    EXPECT_EQ(f.t.handshakes()[1].syn_count, 1u);
+    EXPECT_EQ(f.t.report().syn_retransmissions, 0u);
+}
+
+TEST(Handshake, MidStreamStartIsNoSyn) {
+    Feed f;
+    f.seg(3, false, syn | ack, 900, 101, 0);
+    f.seg(3, true, ack, 101, 901, 649'000);
+    const Handshake& h = f.only();
+    EXPECT_EQ(h.outcome(), Outcome::no_syn);
+    EXPECT_TRUE(h.has_client_leg());
+    EXPECT_FALSE(h.has_rtt());
+    Feed g;
+    g.seg(4, true, ack, 1, 1, 0);
+    EXPECT_EQ(g.only().outcome(), Outcome::no_syn);
+    EXPECT_EQ(g.only().server_port, 443) << "the lower port is taken as the server";
+}
+
+TEST(Handshake, NegativeTimeIsAnAnomalyOutsideStatistics) {
+    Feed f;
+    f.seg(0, true, syn, 100, 0, 0);
+    f.seg(0, false, syn | ack, 900, 101, 1000 * MS);
+    f.seg(0, true, ack, 101, 901, 1);
+    const Handshake& h = f.only();
+    EXPECT_TRUE(h.negative_time());
+    EXPECT_EQ(h.network_leg(), NetworkLeg::unclear);
+    const HandshakeReport r = f.t.report();
+    EXPECT_EQ(r.negative_time, 1u);
+    EXPECT_EQ(r.rtt.count, 0u);
+    EXPECT_EQ(r.server_leg.count, 0u);
+}
+
+TEST(Handshake, SequenceNumbersWrap) {
+    Feed f;
+    f.seg(0, true, syn, 0xFFFFFFFF, 0, 0);
+    f.seg(0, false, syn | ack, 0xFFFFFFFF, 0, MS);
+    f.seg(0, true, ack, 0, 0, 2 * MS);
+    EXPECT_EQ(f.only().outcome(), Outcome::completed);
+}
+
+TEST(Handshake, ServerSideCaptureMarksClientLeg) {
+    Feed f;
+    f.seg(0, true, syn, 1, 0, 0);
+    f.seg(0, false, syn | ack, 9, 2, 30'000);
+    f.seg(0, true, ack, 2, 10, 30'000 + 40 * MS);
+    EXPECT_EQ(f.only().network_leg(), NetworkLeg::client_leg);
+}
+
+TEST(Handshake, JsonAndCsvAreProduced) {
+    Feed f;
+    f.seg(0, true, syn, 100, 0, 0);
+    f.seg(0, false, syn | ack, 900, 101, 20 * MS);
+    f.seg(0, true, ack, 101, 901, 20 * MS + 40'000);
+    const std::string j = handshake_json(f.t, 0);
+    EXPECT_NE(j.find(R"("rtt_ms":20.040000)"), std::string::npos) << j;
+    EXPECT_NE(j.find(R"("outcome":"completed")"), std::string::npos);
+    const std::string c = handshake_csv(f.t);
+    EXPECT_NE(c.find("\n0,10.0.0.5,40000,93.184.216.34,443,1,1,2,2,3,1,1,20.000000,0.040000,20.040000,20.040000,server_leg,completed,\n"),
+              std::string::npos) << c;
+}

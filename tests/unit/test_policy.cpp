@@ -1,1 +1,156 @@
 #include <gtest/gtest.h>
+
+#include <map>
+
+#include "triage/alert_tracker.hpp"
+#include "triage/unwanted_policy.hpp"
+
+using namespace triage;
+
+namespace {
+
+// A fake protocol registry standing in for Wireshark's.
+const std::map<std::string, int> kIds{{"eth", 1}, {"ip", 2}, {"tcp", 3}, {"udp", 4}, {"telnet", 5}, {"http", 6},
+                                      {"dns", 7}, {"bittorrent", 8}, {"data", 9}, {"tls", 10}, {"ftp", 11},
+                                      {"ftp-data", 12}, {"portmap", 13}, {"irc", 14}, {"bt-dht", 15}, {"bt-utp", 16},
+                                      {"edonkey", 17}, {"gnutella", 18}, {"rlogin", 19}, {"rsh", 20}, {"exec", 21},
+                                      {"tftp", 22}, {"mount", 23}, {"nfs", 24}, {"snmp", 25}, {"x11", 26},
+                                      {"vnc", 27}, {"socks", 28}, {"smb2", 29}};
+
+CompiledPolicy::Resolver resolver() {
+    return {[](const std::string& n) {
+                auto it = kIds.find(n);
+                return it == kIds.end() ? -1 : it->second;
+            },
+            [](int id) {
+                for (const auto& [n, i] : kIds)
+                    if (i == id) return n;
+                return std::string("?");
+            }};
+}
+
+std::vector<std::string> names(CompiledPolicy& p, std::vector<int> layers, std::uint8_t transport = 6,
+                               std::uint16_t sport = 40000, std::uint16_t dport = 80) {
+    std::vector<std::uint32_t> hits;
+    p.match(layers.data(), layers.size(), transport, sport, dport, &hits);
+    std::vector<std::string> out;
+    for (auto h : hits) out.push_back(p.rules()[h].protocol);
+    return out;
+}
+
+}  // namespace
+
+TEST(Policy, BuiltinsAllResolveInWireshark) {
+    CompiledPolicy p;
+    EXPECT_TRUE(p.compile(Policy{}, resolver()).empty());
+    EXPECT_EQ(names(p, {1, 2, 3, 5}), std::vector<std::string>{"telnet"});
+    EXPECT_TRUE(names(p, {1, 2, 3, 6}).empty());
+}
+
+TEST(Policy, UserEntryOverridesAndAllows) {
+    Policy pol;
+    PolicyEntry e;
+    std::string err;
+    ASSERT_TRUE(Policy::make_entry("Telnet", "allow", "lab", &e, &err));
+    pol.entries.push_back(e);
+    ASSERT_TRUE(Policy::make_entry("http", "medium", "", &e, &err));
+    pol.entries.push_back(e);
+    CompiledPolicy p;
+    EXPECT_TRUE(p.compile(pol, resolver()).empty());
+    EXPECT_TRUE(names(p, {1, 2, 3, 5}).empty());
+    EXPECT_EQ(names(p, {1, 2, 3, 6}), std::vector<std::string>{"http"});
+}
+
+TEST(Policy, UnknownProtocolIsNamed) {
+    Policy pol;
+    PolicyEntry e;
+    std::string err;
+    ASSERT_TRUE(Policy::make_entry("nosuch", "high", "", &e, &err));
+    pol.entries.push_back(e);
+    CompiledPolicy p;
+    const auto errors = p.compile(pol, resolver());
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].rfind("policy entry \"nosuch\": no such protocol", 0), 0u) << errors[0];
+    EXPECT_FALSE(Policy::make_entry("a b", "high", "", &e, &err));
+    EXPECT_FALSE(Policy::make_entry("ftp", "severe", "", &e, &err));
+    EXPECT_EQ(err, "policy entry \"ftp\": severity must be allow, low, medium, high or critical, not \"severe\"");
+}
+
+TEST(Policy, AllowListAlertsOnOtherApplicationProtocols) {
+    Policy pol;
+    pol.mode = PolicyMode::allow;
+    PolicyEntry e;
+    std::string err;
+    ASSERT_TRUE(Policy::make_entry("http", "allow", "", &e, &err));
+    pol.entries.push_back(e);
+    CompiledPolicy p;
+    ASSERT_TRUE(p.compile(pol, resolver()).empty());
+    EXPECT_TRUE(names(p, {1, 2, 3, 6}).empty());
+    EXPECT_TRUE(names(p, {1, 2, 3, 9}).empty()) << "undissected data is not an application protocol";
+    EXPECT_TRUE(names(p, {1, 2, 3}).empty());
+    EXPECT_EQ(names(p, {1, 2, 4, 7}), std::vector<std::string>{"dns"});
+    EXPECT_EQ(names(p, {1, 2, 4, 7}), std::vector<std::string>{"dns"}) << "the lazily made rule is reused";
+}
+
+TEST(Policy, PortRulesOnlyForUnidentifiedTraffic) {
+    Policy pol;
+    PortRule r;
+    std::string err;
+    ASSERT_TRUE(PortRule::parse("tcp", "6881-6889", "bt-ports", "high", "", &r, &err)) << err;
+    pol.port_rules.push_back(r);
+    CompiledPolicy p;
+    ASSERT_TRUE(p.compile(pol, resolver()).empty());
+    EXPECT_EQ(names(p, {1, 2, 3}, 6, 6885, 40000), std::vector<std::string>{"port:bt-ports"});
+    EXPECT_EQ(names(p, {1, 2, 3, 9}, 6, 40000, 6881), std::vector<std::string>{"port:bt-ports"});
+    EXPECT_TRUE(names(p, {1, 2, 4}, 17, 40000, 6881).empty()) << "udp does not match a tcp rule";
+    EXPECT_EQ(names(p, {1, 2, 3, 8}, 6, 40000, 6881), std::vector<std::string>{"bittorrent"});
+    EXPECT_FALSE(PortRule::parse("tcp", "9-8", "x", "high", "", &r, &err));
+    EXPECT_FALSE(PortRule::parse("tcp", "65536", "x", "high", "", &r, &err));
+    EXPECT_FALSE(PortRule::parse("icmp", "1", "x", "high", "", &r, &err));
+    EXPECT_FALSE(PortRule::parse("tcp", "1", "", "high", "", &r, &err));
+}
+
+TEST(Policy, TrackerRequestDetector) {
+    EXPECT_TRUE(is_tracker_request("GET /announce?info_hash=%12&peer_id=x HTTP/1.1\r\n"));
+    EXPECT_TRUE(is_tracker_request("xxGET /t/scrape.php?a=1&info_hash=abc HTTP/1.0\r\n"));
+    EXPECT_FALSE(is_tracker_request("GET /announce HTTP/1.1\r\n"));
+    EXPECT_FALSE(is_tracker_request("GET /index.html?info_hash=1 HTTP/1.1\r\n"));
+    EXPECT_FALSE(is_tracker_request("GET /announce?x=1 HTTP/1.1\r\nReferer: /announce?info_hash=1\r\n"));
+    EXPECT_FALSE(is_tracker_request(""));
+    CompiledPolicy p;
+    p.compile(Policy{}, resolver());
+    EXPECT_TRUE(p.detector_rule(kTrackerDetector));
+}
+
+TEST(AlertTracker, AggregatesPerRuleAndConversation) {
+    CompiledPolicy p;
+    p.compile(Policy{}, resolver());
+    AlertTracker t;
+    FrameInfo f;
+    f.src = *IpAddress::parse("10.0.0.1");
+    f.dst = *IpAddress::parse("10.0.0.2");
+    f.transport = 6;
+    f.sport = 40000;
+    f.dport = 23;
+    const auto telnet = names(p, {1, 2, 3, 5});
+    std::vector<std::uint32_t> hits;
+    const int layers[] = {1, 2, 3, 5};
+    p.match(layers, 4, 6, 40000, 23, &hits);
+    for (std::uint32_t frame = 1; frame <= 3; ++frame) {
+        f.frame = frame;
+        f.time = frame * 1000;
+        f.frame_len = 100;
+        std::swap(f.src, f.dst);
+        std::swap(f.sport, f.dport);
+        t.hit(hits[0], f);
+        t.hit(hits[0], f);  // same frame twice: once
+    }
+    const auto alerts = t.alerts(p.rules());
+    ASSERT_EQ(alerts.size(), 1u);
+    EXPECT_EQ(alerts[0].frames, 3u);
+    EXPECT_EQ(alerts[0].bytes, 300u);
+    ASSERT_EQ(alerts[0].conversations.size(), 1u) << "both directions are one conversation";
+    EXPECT_EQ(alerts[0].conversations[0].first_frame, 1u);
+    const std::string j = unwanted_json(p, t, {}, 0);
+    EXPECT_NE(j.find(R"("protocol":"telnet","category":"cleartext-login","severity":"critical")"), std::string::npos);
+}
