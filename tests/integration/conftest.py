@@ -1,8 +1,10 @@
 """pytest harness: runs the real tshark with the freshly built triage.so.
 
 Wireshark ignores personal plugins when the real uid is 0, so as root every
-tshark runs as `nobody` (setpriv) with a temporary HOME holding the plugin in
-its personal plugin folder; captures are copied where that user can read them.
+tshark runs as `nobody` (setpriv) with a temporary HOME; captures are copied
+where that user can read them. The plugin folder is WIRESHARK_PLUGIN_DIR, a
+copy of the system plugins with the fresh triage.so instead of any installed
+one (Wireshark prefers the system folder when a plugin is in both).
 """
 
 import json
@@ -28,18 +30,34 @@ def ws_abi():
     return f"{m.group(1)}.{m.group(2)}"
 
 
+def system_plugin_dir():
+    """Wireshark's global plugin folder (…/plugins/<abi>), from tshark -G folders."""
+    out = subprocess.run(["tshark", "-G", "folders"], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "Global Plugins":
+            return value.strip()
+    return ""
+
+
 class Tshark:
     def __init__(self, workdir: pathlib.Path):
         self.work = workdir
         self.home = workdir / "home"
         self.config = self.home / ".config" / "wireshark"
-        plugdir = self.home / ".local" / "lib" / "wireshark" / "plugins" / ws_abi() / "epan"
-        plugdir.mkdir(parents=True)
         self.config.mkdir(parents=True)
+        self.plugins = workdir / "plugins"
+        system = pathlib.Path(system_plugin_dir())
+        if system.is_dir():
+            shutil.copytree(system, self.plugins / ws_abi(), symlinks=True,
+                            ignore=lambda d, names: [n for n in names if n == "triage.so"])
+        plugdir = self.plugins / ws_abi() / "epan"
+        plugdir.mkdir(parents=True, exist_ok=True)
         so = BUILD / "triage.so"
         if not so.exists():
             raise RuntimeError(f"{so} not built: run cmake --build first")
-        shutil.copy(so, plugdir / "triage.so")
+        self.plugin = plugdir / "triage.so"
+        shutil.copy(so, self.plugin)
         self.captures = workdir / "captures"
         self.captures.mkdir()
         self.root = os.geteuid() == 0
@@ -68,7 +86,7 @@ class Tshark:
         (self.config / name).unlink(missing_ok=True)
 
     def argv(self, args):
-        env = ["env", f"HOME={self.home}", "LC_ALL=C.UTF-8"]
+        env = ["env", f"HOME={self.home}", f"WIRESHARK_PLUGIN_DIR={self.plugins}", "LC_ALL=C.UTF-8"]
         if self.root:
             return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *env, "tshark", *args]
         return [*env, "tshark", *args]

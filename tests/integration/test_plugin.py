@@ -12,8 +12,10 @@ STATS = {"triage_rtt": ["tree", "json", "csv"], "triage_unwanted": ["tree", "jso
 
 def test_plugin_is_listed_with_version(tshark):
     out = tshark.run("-G", "plugins").stdout
-    line = next(l for l in out.splitlines() if l.startswith("triage.so"))
-    assert line.split()[1] == "0.1.0"
+    lines = [l for l in out.splitlines() if l.startswith("triage.so")]
+    assert len(lines) == 1
+    assert lines[0].split()[1] == "0.1.0"
+    assert lines[0].split()[-1] == str(tshark.plugin), "the freshly built plugin, not an installed one"
 
 
 def test_z_help_lists_every_form(tshark):
