@@ -216,6 +216,14 @@ tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t
     s.tracker.add(*f);
     const Direction d = s.tracker.classify(f->src, f->dst);
     stats_tree_manip_node_int(MN_SET, st, to_string(d), s.directions, FALSE, clamp(s.tracker.total(d).frame_bytes));
+    std::uint64_t all = 0, outbound = 0;
+    for (std::size_t i = 0; i < kDirectionCount; ++i) {
+        const auto dir = static_cast<Direction>(i);
+        all += s.tracker.total(dir).frame_bytes;
+        if (dir != Direction::inbound && dir != Direction::other) outbound += s.tracker.total(dir).frame_bytes;
+    }
+    stats_tree_manip_node_int(MN_SET, st, kDirections, 0, TRUE, clamp(all));
+    stats_tree_manip_node_int(MN_SET, st, kDestinations, 0, TRUE, clamp(outbound));
     if (d == Direction::inbound || d == Direction::other) return TAP_PACKET_REDRAW;
     const Destination* dest = s.tracker.find(f->dst);
     if (!dest) return TAP_PACKET_REDRAW;

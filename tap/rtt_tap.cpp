@@ -1,4 +1,5 @@
 // Handshake RTT: the tcp tap feeds the core HandshakeTracker.
+#include <array>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -83,7 +84,12 @@ constexpr const char* kAnomalies = "Anomalies: negative time";
 struct TreeState {
     HandshakeTracker tracker;
     int handshakes = 0, histogram = 0, servers = 0;
-    std::uint64_t syn_retx = 0;
+    // Per server node: handshakes in each outcome; a zero count gets no node.
+    struct ServerOutcomes {
+        std::array<gint, kOutcomeCount> count{};
+        std::array<bool, kOutcomeCount> has_node{};
+    };
+    std::map<std::string, ServerOutcomes> server_outcomes;
 };
 std::map<stats_tree*, std::unique_ptr<TreeState>>& trees() {
     static std::map<stats_tree*, std::unique_ptr<TreeState>> m;
@@ -130,8 +136,13 @@ tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t
             stats_tree_manip_node_int(MN_SET, st, to_string(o), s.handshakes, FALSE,
                                       static_cast<gint>(s.tracker.outcome_count(o)));
         const int server_id = stats_tree_parent_id_by_name(st, server.c_str());
-        if (!up.is_new) stats_tree_manip_node_int(MN_INCREASE, st, to_string(up.before), server_id, FALSE, -1);
-        stats_tree_manip_node_int(MN_INCREASE, st, to_string(up.after), server_id, FALSE, 1);
+        auto& so = s.server_outcomes[server];
+        const auto b = static_cast<std::size_t>(up.before), a = static_cast<std::size_t>(up.after);
+        if (!up.is_new) --so.count[b];
+        ++so.count[a];
+        if (!up.is_new && so.has_node[b]) stats_tree_manip_node_int(MN_SET, st, to_string(up.before), server_id, FALSE, so.count[b]);
+        stats_tree_manip_node_int(MN_SET, st, to_string(up.after), server_id, FALSE, so.count[a]);
+        so.has_node[a] = true;
     }
     if (h.syn_count > 1 && (seg.flags & (tcp_flags::syn | tcp_flags::ack)) == tcp_flags::syn && !up.is_new) tick_stat_node(st, kRetries, 0, FALSE);
     if (up.rtt_now_known) {
@@ -139,6 +150,7 @@ tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t
         avg_stat_node_add_value_float(st, kServerLeg, 0, FALSE, ms(h.server_leg()));
         avg_stat_node_add_value_float(st, kClientLeg, 0, FALSE, ms(h.client_leg()));
         const LogHistogram hist;
+        tick_stat_node(st, kHistogram, 0, TRUE);
         tick_stat_node(st, hist.label(hist.bucket_of(h.rtt())).c_str(), s.histogram, FALSE);
         const int server_id = stats_tree_parent_id_by_name(st, server.c_str());
         avg_stat_node_add_value_float(st, kRtt, server_id, FALSE, ms(h.rtt()));

@@ -123,6 +123,7 @@ tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t
     if (s.hits.empty()) return TAP_PACKET_DONT_REDRAW;
     const FrameInfo f = frame_info(pinfo);
     const auto& rules = prefs::policy().rules();
+    tick_stat_node(st, kAlerts, 0, TRUE);
     for (std::size_t i = 0; i < s.hits.size(); ++i) {
         bool dup = false;
         for (std::size_t j = 0; j < i; ++j) dup = dup || s.hits[j] == s.hits[i];
