@@ -91,7 +91,7 @@ void register_unwanted_fields() {
 }
 
 void register_unwanted_handoff() {
-    dissector_handle_t h = create_dissector_handle(dissect, prefs::proto_id());
+    dissector_handle_t h = create_dissector_handle(ws::guard<dissect>, prefs::proto_id());
     register_postdissector(h);
 }
 

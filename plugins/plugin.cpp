@@ -15,6 +15,13 @@ extern "C" {
 WS_DLL_PUBLIC void plugin_register(void);
 }
 
+namespace triage::ws {
+void report_internal_error(const char* what) {
+    static int reported = 0;
+    if (reported++ < 5) std::fprintf(stderr, "triage: internal error (statistic stopped): %s\n", what);
+}
+}  // namespace triage::ws
+
 namespace {
 
 void register_protoinfo() {

@@ -25,6 +25,9 @@ extern "C" {
 #include <epan/dissectors/packet-ip.h>
 }
 
+#include <cstdio>
+#include <type_traits>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -55,5 +58,34 @@ inline std::string_view frame_bytes(tvbuff_t* tvb) {
     const guint len = tvb_captured_length(tvb);
     return {reinterpret_cast<const char*>(tvb_get_ptr(tvb, 0, len)), len};
 }
+
+// Wireshark calls us from C: no C++ exception may cross back into its frames.
+// ws::guard<fn> has fn's C signature and turns an exception into a message and
+// a neutral result (a failed tap stops being called).
+void report_internal_error(const char* what);
+
+template <typename R>
+R neutral_result() {
+    if constexpr (std::is_same_v<R, tap_packet_status>) return TAP_PACKET_FAILED;
+    else if constexpr (!std::is_void_v<R>) return R{};
+}
+
+template <auto Fn>
+struct Guard;
+template <typename R, typename... A, R (*Fn)(A...)>
+struct Guard<Fn> {
+    static R call(A... a) noexcept {
+        try {
+            return Fn(a...);
+        } catch (const std::exception& e) {
+            report_internal_error(e.what());
+        } catch (...) {
+            report_internal_error("unknown exception");
+        }
+        return neutral_result<R>();
+    }
+};
+template <auto Fn>
+constexpr auto guard = &Guard<Fn>::call;
 
 }  // namespace triage::ws

@@ -66,7 +66,7 @@ void register_cli(CliStat* stat) {
         r.ui.group = REGISTER_STAT_GROUP_GENERIC;
         r.ui.title = stat->title.c_str();
         r.ui.cli_string = r.cli.c_str();
-        r.ui.tap_init_cb = on_arg;
+        r.ui.tap_init_cb = ws::guard<on_arg>;
         r.ui.nparams = 0;
         r.ui.params = nullptr;
         register_stat_tap_ui(&r.ui, stat);

@@ -96,11 +96,11 @@ std::string collector_acquire() {
     std::string err;
     // Distinct tapdata pointers: Wireshark identifies a listener by tap + data.
     static char k_ip, k_ip6, k_tcp, k_udp;
-    for (auto [tap, data, cb] : {std::make_tuple("ip", static_cast<void*>(&k_ip), on_ip),
-                                 std::make_tuple("ipv6", static_cast<void*>(&k_ip6), on_ipv6),
-                                 std::make_tuple("tcp", static_cast<void*>(&k_tcp), on_tcp),
-                                 std::make_tuple("udp", static_cast<void*>(&k_udp), on_udp)}) {
-        err = attach(tap, data, "", TL_REQUIRES_NOTHING, collector_reset, cb, nullptr, nullptr);
+    for (auto [tap, data, cb] : {std::make_tuple("ip", static_cast<void*>(&k_ip), ws::guard<on_ip>),
+                                 std::make_tuple("ipv6", static_cast<void*>(&k_ip6), ws::guard<on_ipv6>),
+                                 std::make_tuple("tcp", static_cast<void*>(&k_tcp), ws::guard<on_tcp>),
+                                 std::make_tuple("udp", static_cast<void*>(&k_udp), ws::guard<on_udp>)}) {
+        err = attach(tap, data, "", TL_REQUIRES_NOTHING, ws::guard<collector_reset>, cb, nullptr, nullptr);
         if (!err.empty()) return err;
     }
     return {};
@@ -166,8 +166,8 @@ std::string start_session(const StatArg& arg) {
     std::string err = collector_acquire();
     if (!err.empty()) return "triage_egress: " + err;
     auto* s = new Session{arg.form, EgressTracker(prefs::egress_config())};
-    err = attach("frame", s, arg.filter, TL_REQUIRES_NOTHING, session_reset, session_packet, session_draw,
-                 session_finish);
+    err = attach("frame", s, arg.filter, TL_REQUIRES_NOTHING, ws::guard<session_reset>, ws::guard<session_packet>,
+                 ws::guard<session_draw>, ws::guard<session_finish>);
     if (!err.empty()) {
         delete s;
         return "triage_egress: " + err;
@@ -246,8 +246,8 @@ CliStat g_cli{"triage_egress", "Triage Outbound Volume", {"tree", "json", "csv"}
 }  // namespace
 
 void register_egress() {
-    stats_tree_register_plugin("frame", "triage_egress", "Triage/Outbound Volume", TL_REQUIRES_NOTHING, tree_packet,
-                               tree_init, tree_cleanup);
+    stats_tree_register_plugin("frame", "triage_egress", "Triage/Outbound Volume", TL_REQUIRES_NOTHING, ws::guard<tree_packet>,
+                               ws::guard<tree_init>, ws::guard<tree_cleanup>);
     register_cli(&g_cli);
 }
 

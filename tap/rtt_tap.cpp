@@ -62,8 +62,8 @@ void session_finish(void* p) { delete static_cast<Session*>(p); }
 
 std::string start_session(const StatArg& arg) {
     auto* s = new Session{arg.form, {}};
-    std::string err = attach("tcp", s, arg.filter, TL_REQUIRES_NOTHING, session_reset, session_packet, session_draw,
-                             session_finish);
+    std::string err = attach("tcp", s, arg.filter, TL_REQUIRES_NOTHING, ws::guard<session_reset>, ws::guard<session_packet>,
+                             ws::guard<session_draw>, ws::guard<session_finish>);
     if (!err.empty()) {
         delete s;
         return "triage_rtt: " + err;
@@ -166,8 +166,8 @@ CliStat g_cli{"triage_rtt", "Triage Handshake RTT", {"tree", "json", "csv"}, sta
 }  // namespace
 
 void register_rtt() {
-    stats_tree_register_plugin("tcp", "triage_rtt", "Triage/Handshake RTT", TL_REQUIRES_NOTHING | (ST_SORT_COL_NAME << ST_FLG_SRTCOL_SHIFT), tree_packet,
-                               tree_init, tree_cleanup);
+    stats_tree_register_plugin("tcp", "triage_rtt", "Triage/Handshake RTT", TL_REQUIRES_NOTHING | (ST_SORT_COL_NAME << ST_FLG_SRTCOL_SHIFT), ws::guard<tree_packet>,
+                               ws::guard<tree_init>, ws::guard<tree_cleanup>);
     register_cli(&g_cli);
 }
 

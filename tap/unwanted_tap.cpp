@@ -40,7 +40,7 @@ tap_packet_status on_rpc(void*, packet_info* pinfo, epan_dissect_t*, const void*
 std::string rpc_acquire() {
     if (g_rpc.users++ > 0) return {};
     static char key;
-    return attach("rpc", &key, "", TL_REQUIRES_NOTHING, rpc_reset, on_rpc, nullptr, nullptr);
+    return attach("rpc", &key, "", TL_REQUIRES_NOTHING, ws::guard<rpc_reset>, ws::guard<on_rpc>, nullptr, nullptr);
 }
 
 int rpc_program_of(const packet_info* pinfo) { return g_rpc.frame == pinfo->num ? g_rpc.proto : -1; }
@@ -80,8 +80,8 @@ std::string start_session(const StatArg& arg) {
     std::string err = rpc_acquire();
     if (!err.empty()) return "triage_unwanted: " + err;
     auto* s = new Session{arg.form, {}, {}};
-    err = attach("frame", s, arg.filter, TL_REQUIRES_NOTHING, session_reset, session_packet,
-                             session_draw, session_finish);
+    err = attach("frame", s, arg.filter, TL_REQUIRES_NOTHING, ws::guard<session_reset>, ws::guard<session_packet>,
+                             ws::guard<session_draw>, ws::guard<session_finish>);
     if (!err.empty()) {
         delete s;
         return "triage_unwanted: " + err;
@@ -146,7 +146,7 @@ CliStat g_cli{"triage_unwanted", "Triage Unwanted Protocols", {"tree", "json"}, 
 
 void register_unwanted() {
     stats_tree_register_plugin("frame", "triage_unwanted", "Triage/Unwanted Protocols", TL_REQUIRES_NOTHING,
-                               tree_packet, tree_init, tree_cleanup);
+                               ws::guard<tree_packet>, ws::guard<tree_init>, ws::guard<tree_cleanup>);
     register_cli(&g_cli);
 }
 

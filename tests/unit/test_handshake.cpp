@@ -197,3 +197,28 @@ TEST(Handshake, JsonAndCsvAreProduced) {
     EXPECT_NE(c.find("\n0,10.0.0.5,40000,93.184.216.34,443,1,1,2,2,3,1,1,20.000000,0.040000,20.040000,20.040000,server_leg,completed,\n"),
               std::string::npos) << c;
 }
+
+TEST(Handshake, SameAddressOnBothEndsIsTellByPorts) {
+    HandshakeTracker t;
+    const IpAddress lo = *IpAddress::parse("::1");
+    auto seg = [&](std::uint32_t frame, bool from_client, std::uint16_t flags, std::uint32_t seq, std::uint32_t ack,
+                   Nanos time) {
+        TcpSegment s;
+        s.frame = frame;
+        s.time = time;
+        s.src = s.dst = lo;
+        s.sport = from_client ? 50000 : 8080;
+        s.dport = from_client ? 8080 : 50000;
+        s.flags = flags;
+        s.seq = seq;
+        s.ack = ack;
+        t.add(s);
+    };
+    seg(1, true, syn, 10, 0, 0);
+    seg(2, false, syn | ack, 20, 11, 30'000);
+    seg(3, true, ack, 11, 21, 40'000);
+    ASSERT_EQ(t.handshakes().size(), 1u);
+    EXPECT_EQ(t.handshakes()[0].outcome(), Outcome::completed);
+    EXPECT_EQ(t.handshakes()[0].server_port, 8080);
+    EXPECT_EQ(t.handshakes()[0].rtt(), 40'000);
+}
