@@ -42,6 +42,19 @@ void fail(const std::string& message) {
     std::exit(1);
 }
 
+void warn_anomalies(const char* stat, const AnomalyLog& log) {
+    for (const char* kind : {"time_backwards", "time_jump", "counter_limit"}) {
+        const std::uint64_t n = log.count(kind);
+        if (n == 0) continue;
+        const Anomaly* first = nullptr;
+        for (const Anomaly& a : log.listed())
+            if (a.kind == kind && !first) first = &a;
+        std::fprintf(stderr, "%s: warning: %llu %s anomal%s (first at frame %u: %s); see \"anomalies\"\n", stat,
+                     static_cast<unsigned long long>(n), kind, n == 1 ? "y" : "ies", first ? first->frame : 0,
+                     first ? first->detail.c_str() : "");
+    }
+}
+
 std::string attach(const char* tap, void* data, const std::string& filter, guint flags, tap_reset_cb reset,
                    tap_packet_cb packet, tap_draw_cb draw, tap_finish_cb finish) {
     GString* err = register_tap_listener(tap, data, filter.empty() ? nullptr : filter.c_str(), flags, reset, packet,

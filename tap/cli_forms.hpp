@@ -10,6 +10,7 @@
 
 #include "plugins/ws.hpp"
 #include "triage/args.hpp"
+#include "triage/time_anomalies.hpp"
 
 namespace triage::tap {
 
@@ -27,6 +28,10 @@ void register_cli(CliStat* stat);
 
 // Exits tshark with a message, as tshark's own statistics do on bad arguments.
 [[noreturn]] void fail(const std::string& message);
+
+// One stderr line per kind of anomaly, so that a script reading only stdout
+// still leaves a trace in its logs.
+void warn_anomalies(const char* stat, const AnomalyLog& log);
 
 // Registers a tap listener; returns an error message (empty on success).
 std::string attach(const char* tap, void* data, const std::string& filter, guint flags, tap_reset_cb reset,

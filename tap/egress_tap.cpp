@@ -153,6 +153,7 @@ void session_draw(void* p) {
         s->form == "json" ? egress_json(s->tracker, resolve_name) : egress_csv(s->tracker, resolve_name);
     std::fwrite(out.data(), 1, out.size(), stdout);
     std::fflush(stdout);
+    warn_anomalies("triage_egress", s->tracker.anomalies());
 }
 
 void session_finish(void* p) { delete static_cast<Session*>(p); }
@@ -189,7 +190,13 @@ std::map<stats_tree*, std::unique_ptr<TreeState>>& trees() {
     return m;
 }
 
-gint clamp(std::uint64_t v) { return v > INT_MAX ? INT_MAX : static_cast<gint>(v); }
+// stats_tree counters are gint: stop at the limit, and say so in the tree.
+bool g_clamped = false;
+gint clamp(std::uint64_t v) {
+    if (v <= INT_MAX) return static_cast<gint>(v);
+    g_clamped = true;
+    return INT_MAX;
+}
 
 void tree_init(stats_tree* st) {
     auto state = std::make_unique<TreeState>();
@@ -224,6 +231,9 @@ tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t
     }
     stats_tree_manip_node_int(MN_SET, st, kDirections, 0, TRUE, clamp(all));
     stats_tree_manip_node_int(MN_SET, st, kDestinations, 0, TRUE, clamp(outbound));
+    if (g_clamped)
+        stats_tree_manip_node_int(MN_SET, st, "Counter limit reached: use -z triage_egress,json for exact bytes", 0,
+                                  FALSE, INT_MAX);
     if (d == Direction::inbound || d == Direction::other) return TAP_PACKET_REDRAW;
     const Destination* dest = s.tracker.find(f->dst);
     if (!dest) return TAP_PACKET_REDRAW;

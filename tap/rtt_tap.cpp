@@ -56,6 +56,7 @@ void session_draw(void* p) {
                          "triage_rtt: warning: timestamps go backwards in the handshake of tcp.stream %u "
                          "(frames %u..%u); it is reported as an anomaly, not in the statistics\n",
                          h.stream, h.first_syn_frame, h.ack_frame);
+    warn_anomalies("triage_rtt", s->tracker.anomalies());
 }
 
 void session_finish(void* p) { delete static_cast<Session*>(p); }

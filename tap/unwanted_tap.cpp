@@ -55,6 +55,7 @@ void session_reset(void* p) { static_cast<Session*>(p)->tracker.clear(); }
 
 tap_packet_status session_packet(void* p, packet_info* pinfo, epan_dissect_t* edt, const void*, tap_flags_t) {
     auto* s = static_cast<Session*>(p);
+    s->tracker.frame_time(pinfo->num, ws::to_nanos(pinfo->abs_ts));
     unwanted_hits(pinfo, edt ? edt->tvb : nullptr, &s->hits, rpc_program_of(pinfo));
     if (s->hits.empty()) return TAP_PACKET_DONT_REDRAW;
     const FrameInfo f = frame_info(pinfo);
@@ -67,6 +68,7 @@ void session_draw(void* p) {
     const std::string out = unwanted_json(prefs::policy(), s->tracker, prefs::policy_errors());
     std::fwrite(out.data(), 1, out.size(), stdout);
     std::fflush(stdout);
+    warn_anomalies("triage_unwanted", s->tracker.anomalies());
 }
 
 void session_finish(void* p) { delete static_cast<Session*>(p); }

@@ -135,6 +135,7 @@ std::string unwanted_json(const CompiledPolicy& policy, const AlertTracker& t, c
         w.end_object();
     }
     w.end_array();
+    t.anomalies().write(w);
     w.end_object();
     return w.take();
 }

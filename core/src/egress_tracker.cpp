@@ -45,6 +45,7 @@ Direction EgressTracker::classify(const IpAddress& src, const IpAddress& dst) co
 }
 
 void EgressTracker::add(const EgressFrame& f) {
+    anomalies_.frame_time(f.frame, f.time);
     const Direction d = classify(f.src, f.dst);
     totals_[static_cast<std::size_t>(d)].add(f.frame_len, f.ip_len, f.payload);
     if (d == Direction::inbound || d == Direction::other) return;
@@ -175,6 +176,7 @@ std::string egress_json(const EgressTracker& t, const NameResolver& names, int i
         w.end_object();
     }
     w.end_array();
+    t.anomalies().write(w);
     w.end_object();
     return w.take();
 }

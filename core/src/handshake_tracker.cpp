@@ -67,6 +67,7 @@ Handshake& HandshakeTracker::start(const TcpSegment& seg, bool client_is_src) {
 
 HandshakeUpdate HandshakeTracker::add(const TcpSegment& seg) {
     HandshakeUpdate up;
+    anomalies_.frame_time(seg.frame, seg.time);
     const auto it = current_.find(seg.stream);
     Handshake* h = it == current_.end() ? nullptr : &records_[it->second];
     const bool is_syn = seg.flags & syn, is_ack = seg.flags & ack, is_rst = seg.flags & rst;
@@ -86,7 +87,8 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& seg) {
             up.is_new = true;
         }
         up.before = h->outcome();
-        h->syn_count = h->syn_count == UINT32_MAX ? UINT32_MAX : h->syn_count + 1;
+        if (h->syn_count == UINT32_MAX) anomalies_.add("counter_limit", seg.frame, "SYN count of a handshake saturated");
+        else ++h->syn_count;
         if (!h->has_syn) {
             h->has_syn = true;
             h->first_syn_frame = seg.frame;
@@ -105,7 +107,8 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& seg) {
         }
         up.before = h->outcome();
         if (!from_server(*h)) return up;  // simultaneous open: not a client/server handshake
-        h->synack_count = h->synack_count == UINT32_MAX ? UINT32_MAX : h->synack_count + 1;
+        if (h->synack_count == UINT32_MAX) anomalies_.add("counter_limit", seg.frame, "SYN/ACK count of a handshake saturated");
+        else ++h->synack_count;
         if (h->ack_seen) {
             // a late retransmission: changes nothing measured
         } else if (!h->synack_seen) {
@@ -255,17 +258,14 @@ std::string handshake_json(const HandshakeTracker& t, int indent) {
         w.end_object();
     }
     w.end_array();
-    w.key("anomalies").begin_array();
-    for (const Handshake& h : t.handshakes()) {
-        if (!h.negative_time()) continue;
-        w.begin_object();
-        w.field("kind", "negative_time");
-        w.field("stream", h.stream);
-        w.field("frame", h.ack_seen ? h.ack_frame : h.synack_frame);
-        w.field("detail", "timestamps go backwards inside the handshake; its times are kept out of every statistic");
-        w.end_object();
-    }
-    w.end_array();
+    AnomalyLog anomalies = t.anomalies();
+    for (const Handshake& h : t.handshakes())
+        if (h.negative_time())
+            anomalies.add("negative_time", h.ack_seen ? h.ack_frame : h.synack_frame,
+                          "tcp.stream " + std::to_string(h.stream) +
+                              ": timestamps go backwards inside the handshake; its times are kept out of every "
+                              "statistic");
+    anomalies.write(w);
     w.key("connections").begin_array();
     auto frame_or_null = [&w](const char* k, bool present, std::uint32_t f) {
         w.key(k);

@@ -181,9 +181,22 @@ def test_negative_time_is_reported_not_hidden(tshark):
     import json
     doc = json.loads(p.stdout)
     assert doc["summary"]["negative_time"] == 1
-    assert doc["anomalies"] and doc["anomalies"][0]["kind"] == "negative_time"
+    kinds = [a["kind"] for a in doc["anomalies"]]
+    assert "negative_time" in kinds and "time_backwards" in kinds
+    assert doc["anomaly_counts"] == {"time_backwards": 1, "negative_time": 1}
     assert doc["rtt_ms"]["count"] == 0, "a negative leg never enters the statistics"
     assert "timestamps go backwards" in p.stderr
+    assert "1 time_backwards anomaly (first at frame 3" in p.stderr
+
+
+@pytest.mark.parametrize("stat", ["triage_rtt", "triage_unwanted", "triage_egress"])
+def test_timestamp_jumps_are_reported(tshark, stat):
+    """A merged capture whose timestamps span years: reported, not hidden."""
+    path = shared_capture("ndpi_sites.pcapng")
+    doc = tshark.stat_json(stat, path)
+    times = [int(r["frame.number"]) for r in tshark.fields(path, ["frame.number"])]
+    assert doc["anomaly_counts"].get("time_jump", 0) > 0
+    assert all(a["frame"] in times for a in doc["anomalies"])
 
 
 def test_display_filter_restricts_connections(tshark):

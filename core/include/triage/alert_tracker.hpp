@@ -10,6 +10,7 @@
 
 #include "triage/ip_address.hpp"
 #include "triage/stats.hpp"
+#include "triage/time_anomalies.hpp"
 #include "triage/unwanted_policy.hpp"
 
 namespace triage {
@@ -47,9 +48,13 @@ public:
     // Alerts ordered most severe first, then most bytes.
     std::vector<Alert> alerts(const std::vector<Rule>& rules) const;
     std::uint64_t frames_with_alerts() const { return frames_with_alerts_; }
+    // Every frame the statistic sees, for timestamp anomalies.
+    void frame_time(std::uint32_t frame, Nanos t) { anomalies_.frame_time(frame, t); }
+    const AnomalyLog& anomalies() const { return anomalies_; }
     void clear() { *this = AlertTracker(); }
 
 private:
+    AnomalyLog anomalies_;
     using ConvKey = std::tuple<IpAddress, std::uint16_t, IpAddress, std::uint16_t, std::uint8_t>;
     struct Acc {
         Alert alert;

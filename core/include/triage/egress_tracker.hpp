@@ -13,6 +13,7 @@
 #include "triage/cidr_set.hpp"
 #include "triage/ip_address.hpp"
 #include "triage/stats.hpp"
+#include "triage/time_anomalies.hpp"
 
 namespace triage {
 
@@ -77,9 +78,11 @@ public:
     // Outbound destinations, most frame bytes first.
     std::vector<const Destination*> destinations() const;
     const EgressConfig& config() const { return cfg_; }
+    const AnomalyLog& anomalies() const { return anomalies_; }
     void clear() { *this = EgressTracker(cfg_); }
 
 private:
+    AnomalyLog anomalies_;
     EgressConfig cfg_;
     std::array<Volume, kDirectionCount> totals_{};
     std::unordered_map<IpAddress, Destination, IpAddressHash> dests_;

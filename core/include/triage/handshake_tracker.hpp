@@ -11,6 +11,7 @@
 
 #include "triage/ip_address.hpp"
 #include "triage/stats.hpp"
+#include "triage/time_anomalies.hpp"
 
 namespace triage {
 
@@ -111,9 +112,13 @@ public:
     const std::vector<Handshake>& handshakes() const { return records_; }
     std::uint64_t outcome_count(Outcome o) const { return outcome_counts_[static_cast<std::size_t>(o)]; }
     HandshakeReport report() const;
+    // Capture-level anomalies seen so far (timestamps, counter limits); the
+    // negative-time handshakes are added when reporting.
+    const AnomalyLog& anomalies() const { return anomalies_; }
     void clear() { *this = HandshakeTracker(); }
 
 private:
+    AnomalyLog anomalies_;
     Handshake& start(const TcpSegment& seg, bool client_is_src);
     std::vector<Handshake> records_;
     std::unordered_map<std::uint32_t, std::uint32_t> current_;  // tcp.stream -> index of its latest record

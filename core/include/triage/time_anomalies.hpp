@@ -1,0 +1,45 @@
+// Notices what would otherwise silently bend the numbers: frame timestamps
+// that go backwards or jump far ahead, and counters that reached their limit.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "triage/stats.hpp"
+
+namespace triage {
+
+class JsonWriter;
+
+struct Anomaly {
+    std::string kind;  // "time_backwards" | "time_jump" | "counter_limit" | ...
+    std::uint32_t frame = 0;
+    std::string detail;
+};
+
+class AnomalyLog {
+public:
+    static constexpr Nanos kJump = 24LL * 3600 * 1'000'000'000;  // a day between consecutive frames
+    static constexpr std::size_t kKept = 20;                      // listed; all are counted
+
+    // Called with every frame a statistic sees, in capture order.
+    void frame_time(std::uint32_t frame, Nanos t);
+    void add(std::string kind, std::uint32_t frame, std::string detail);
+    const std::vector<Anomaly>& listed() const { return listed_; }
+    std::uint64_t count(const std::string& kind) const;
+    std::uint64_t total() const { return total_; }
+    // "anomalies": [{kind, frame, detail}...] plus "anomaly_counts".
+    void write(JsonWriter& w) const;
+    void clear() { *this = AnomalyLog(); }
+
+private:
+    std::vector<Anomaly> listed_;
+    std::vector<std::pair<std::string, std::uint64_t>> counts_;
+    std::uint64_t total_ = 0;
+    bool have_last_ = false;
+    Nanos last_ = 0;
+    std::uint32_t last_frame_ = 0;
+};
+
+}  // namespace triage
