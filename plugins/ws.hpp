@@ -42,7 +42,7 @@ inline IpAddress to_ip(const address& a) {
     return IpAddress();
 }
 
-inline Nanos to_nanos(const nstime_t& t) { return static_cast<Nanos>(t.secs) * 1'000'000'000 + t.nsecs; }
+inline Nanos to_nanos(const nstime_t& t) { return time_from(static_cast<std::int64_t>(t.secs), t.nsecs); }
 
 // Protocol ids of every dissector that ran on the frame, in order.
 inline void layer_ids(const packet_info* pinfo, std::vector<int>* out) {

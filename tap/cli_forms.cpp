@@ -43,7 +43,7 @@ void fail(const std::string& message) {
 }
 
 void warn_anomalies(const char* stat, const AnomalyLog& log) {
-    for (const char* kind : {"time_backwards", "time_jump", "counter_limit"}) {
+    for (const char* kind : {"time_backwards", "time_jump", "time_out_of_range", "counter_limit"}) {
         const std::uint64_t n = log.count(kind);
         if (n == 0) continue;
         const Anomaly* first = nullptr;

@@ -2,9 +2,24 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 
 namespace triage {
+
+Nanos time_from(std::int64_t secs, std::int64_t nsecs) {
+    constexpr std::int64_t kLimitSecs = kMaxTime / 1'000'000'000 - 1;
+    if (secs > kLimitSecs) return kMaxTime;
+    if (secs < -kLimitSecs) return -kMaxTime;
+    if (nsecs > 10'000'000'000 || nsecs < -10'000'000'000) nsecs = 0;  // nonsense; Wireshark allows 1e9
+    return secs * 1'000'000'000 + nsecs;
+}
+
+Nanos saturating_add(Nanos a, Nanos b) {
+    Nanos r;
+    if (__builtin_add_overflow(a, b, &r)) return a > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
 
 Nanos nearest_rank(const std::vector<Nanos>& sorted, double p) {
     if (sorted.empty()) return 0;

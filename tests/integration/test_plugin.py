@@ -10,6 +10,7 @@ STATS = {"triage_rtt": ["tree", "json", "csv"], "triage_unwanted": ["tree", "jso
          "triage_egress": ["tree", "json", "csv"]}
 
 
+@pytest.mark.no_sanitizer
 def test_plugin_is_listed_with_version(tshark):
     out = tshark.run("-G", "plugins").stdout
     lines = [l for l in out.splitlines() if l.startswith("triage.so")]
@@ -18,6 +19,7 @@ def test_plugin_is_listed_with_version(tshark):
     assert lines[0].split()[-1] == str(tshark.plugin), "the freshly built plugin, not an installed one"
 
 
+@pytest.mark.no_sanitizer
 def test_z_help_lists_every_form(tshark):
     p = tshark.run("-z", "help", check=False)
     listed = {l.strip() for l in (p.stdout + p.stderr).splitlines()}
@@ -54,6 +56,7 @@ def test_all_three_in_one_run(tshark):
         assert title in p.stdout
 
 
+@pytest.mark.no_sanitizer
 def test_preferences_are_registered(tshark):
     out = tshark.run("-G", "defaultprefs").stdout
     for pref in ("local_networks", "platform_endpoints", "egress_price_per_gb", "unwanted_mode", "unwanted_builtin",

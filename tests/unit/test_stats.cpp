@@ -61,3 +61,13 @@ TEST(Format, MillisecondsAreExact) {
     EXPECT_EQ(format_ms(-999'999'000), "-999.999000");
     EXPECT_EQ(format_epoch_us(1'700'000'000'123'456'789), "1700000000.123457");
 }
+
+TEST(Time, ClampedAndSaturated) {
+    EXPECT_EQ(time_from(1, 5), 1'000'000'005);
+    EXPECT_EQ(time_from(18446744073204LL, 0), kMaxTime);
+    EXPECT_EQ(time_from(-18446744073204LL, 0), -kMaxTime);
+    EXPECT_EQ(time_from(1, 1'000'000'000), 2'000'000'000) << "Wireshark's invalid nsecs = 1e9 is kept";
+    EXPECT_EQ(saturating_add(INT64_MAX - 1, 5), INT64_MAX);
+    EXPECT_EQ(saturating_add(INT64_MIN + 1, -5), INT64_MIN);
+    EXPECT_EQ(saturating_add(kMaxTime, kMaxTime), 2 * kMaxTime);
+}

@@ -64,7 +64,7 @@ struct Handshake {
     bool has_connect() const { return has_syn && ack_seen; }
     Nanos server_leg() const { return synack_time - syn_time; }
     Nanos client_leg() const { return ack_time - last_synack_time; }
-    Nanos rtt() const { return server_leg() + client_leg(); }
+    Nanos rtt() const { return saturating_add(server_leg(), client_leg()); }
     Nanos connect() const { return ack_time - first_syn_time; }
     bool retried() const { return syn_count > 1 || synack_count > 1; }
     // A leg or the connect time is negative: timestamps went backwards. Such a

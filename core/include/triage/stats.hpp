@@ -9,6 +9,13 @@ namespace triage {
 
 using Nanos = std::int64_t;  // a duration or an epoch time in nanoseconds
 
+// Epoch times are held within +-kMaxTime (years 1824..2116) so that any
+// difference of two fits in Nanos; a capture stamped outside is clamped (and
+// reported as an anomaly), never overflowed.
+constexpr Nanos kMaxTime = (Nanos{1} << 62) - 1;
+Nanos time_from(std::int64_t secs, std::int64_t nsecs);
+Nanos saturating_add(Nanos a, Nanos b);
+
 struct Summary {
     std::size_t count = 0;
     Nanos min = 0, max = 0, p50 = 0, p90 = 0, p95 = 0, p99 = 0;
