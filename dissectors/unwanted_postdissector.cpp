@@ -18,10 +18,14 @@ expert_field ei_low = EI_INIT, ei_medium = EI_INIT, ei_high = EI_INIT, ei_critic
 
 expert_field* expert_for(Severity s) {
     switch (s) {
-        case Severity::low: return &ei_low;
-        case Severity::medium: return &ei_medium;
-        case Severity::critical: return &ei_critical;
-        default: return &ei_high;
+        case Severity::low:
+            return &ei_low;
+        case Severity::medium:
+            return &ei_medium;
+        case Severity::critical:
+            return &ei_critical;
+        default:
+            return &ei_high;
     }
 }
 
@@ -57,8 +61,8 @@ int dissect(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) {
         proto_item_set_generated(proto_tree_add_string(t, hf_severity, tvb, 0, 0, to_string(r.severity)));
         proto_item_set_generated(proto_tree_add_string(t, hf_category, tvb, 0, 0, r.category.c_str()));
         proto_item_set_generated(proto_tree_add_string(t, hf_reason, tvb, 0, 0, r.reason.c_str()));
-        expert_add_info_format(pinfo, pi, expert_for(r.severity), "Unwanted protocol %s (%s): %s",
-                               r.protocol.c_str(), to_string(r.severity), r.reason.c_str());
+        expert_add_info_format(pinfo, pi, expert_for(r.severity), "Unwanted protocol %s (%s): %s", r.protocol.c_str(),
+                               to_string(r.severity), r.reason.c_str());
         proto_item_append_text(top, ", %s (%s)", r.protocol.c_str(), to_string(r.severity));
     }
     return 0;
@@ -68,21 +72,25 @@ int dissect(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) {
 
 void register_unwanted_fields() {
     static hf_register_info hf[] = {
-        {&hf_unwanted, {"Unwanted protocol", "triage.unwanted", FT_STRING, BASE_NONE, nullptr, 0x0,
-                        "Protocol (or port:<label>) that the Triage policy forbids", HFILL}},
-        {&hf_severity, {"Severity", "triage.unwanted.severity", FT_STRING, BASE_NONE, nullptr, 0x0,
-                        "low, medium, high or critical", HFILL}},
-        {&hf_category, {"Category", "triage.unwanted.category", FT_STRING, BASE_NONE, nullptr, 0x0,
-                        "Kind of risk, e.g. p2p, cleartext-login", HFILL}},
-        {&hf_reason, {"Reason", "triage.unwanted.reason", FT_STRING, BASE_NONE, nullptr, 0x0,
-                      "Why the policy forbids it", HFILL}},
+        {&hf_unwanted,
+         {"Unwanted protocol", "triage.unwanted", FT_STRING, BASE_NONE, nullptr, 0x0,
+          "Protocol (or port:<label>) that the Triage policy forbids", HFILL}},
+        {&hf_severity,
+         {"Severity", "triage.unwanted.severity", FT_STRING, BASE_NONE, nullptr, 0x0, "low, medium, high or critical",
+          HFILL}},
+        {&hf_category,
+         {"Category", "triage.unwanted.category", FT_STRING, BASE_NONE, nullptr, 0x0,
+          "Kind of risk, e.g. p2p, cleartext-login", HFILL}},
+        {&hf_reason,
+         {"Reason", "triage.unwanted.reason", FT_STRING, BASE_NONE, nullptr, 0x0, "Why the policy forbids it", HFILL}},
     };
     static gint* ett[] = {&ett_triage};
     static ei_register_info ei[] = {
         {&ei_low, {"triage.unwanted.low", PI_SECURITY, PI_NOTE, "Unwanted protocol (low severity)", EXPFILL}},
         {&ei_medium, {"triage.unwanted.medium", PI_SECURITY, PI_WARN, "Unwanted protocol (medium severity)", EXPFILL}},
         {&ei_high, {"triage.unwanted.high", PI_SECURITY, PI_WARN, "Unwanted protocol (high severity)", EXPFILL}},
-        {&ei_critical, {"triage.unwanted.critical", PI_SECURITY, PI_ERROR, "Unwanted protocol (critical severity)", EXPFILL}},
+        {&ei_critical,
+         {"triage.unwanted.critical", PI_SECURITY, PI_ERROR, "Unwanted protocol (critical severity)", EXPFILL}},
     };
     proto_register_field_array(prefs::proto_id(), hf, G_N_ELEMENTS(hf));
     proto_register_subtree_array(ett, G_N_ELEMENTS(ett));

@@ -25,12 +25,11 @@ const enum_val_t kModeValues[] = {
     {"deny", "Alert on the listed protocols (deny-list)", static_cast<gint>(PolicyMode::deny)},
     {"allow", "Alert on any application protocol not listed (allow-list)", static_cast<gint>(PolicyMode::allow)},
     {nullptr, nullptr, 0}};
-const enum_val_t kSeverityValues[] = {
-    {"low", "Low", static_cast<gint>(Severity::low)},
-    {"medium", "Medium", static_cast<gint>(Severity::medium)},
-    {"high", "High", static_cast<gint>(Severity::high)},
-    {"critical", "Critical", static_cast<gint>(Severity::critical)},
-    {nullptr, nullptr, 0}};
+const enum_val_t kSeverityValues[] = {{"low", "Low", static_cast<gint>(Severity::low)},
+                                      {"medium", "Medium", static_cast<gint>(Severity::medium)},
+                                      {"high", "High", static_cast<gint>(Severity::high)},
+                                      {"critical", "Critical", static_cast<gint>(Severity::critical)},
+                                      {nullptr, nullptr, 0}};
 
 EgressConfig g_egress = EgressConfig::defaults();
 std::vector<std::string> g_egress_errors;
@@ -77,9 +76,10 @@ gboolean proto_rec_update(void* r, char** err) {
         return FALSE;
     }
     if (e.protocol != kTrackerDetector && proto_get_id_by_filter_name(e.protocol.c_str()) < 0) {
-        *err = g_strdup_printf("policy entry \"%s\": no such protocol in Wireshark (use a filter name from "
-                               "tshark -G protocols, or %s)",
-                               e.protocol.c_str(), kTrackerDetector);
+        *err = g_strdup_printf(
+            "policy entry \"%s\": no such protocol in Wireshark (use a filter name from "
+            "tshark -G protocols, or %s)",
+            e.protocol.c_str(), kTrackerDetector);
         return FALSE;
     }
     return TRUE;
@@ -122,7 +122,9 @@ void port_rec_free(void* r) {
     g_free(p->reason);
 }
 
-const char* s_or_empty(const char* s) { return s ? s : ""; }
+const char* s_or_empty(const char* s) {
+    return s ? s : "";
+}
 
 bool port_rule_of(const PortRec* p, PortRule* out, std::string* msg) {
     return PortRule::parse(s_or_empty(p->transport), s_or_empty(p->ports), s_or_empty(p->label),
@@ -162,15 +164,16 @@ void compile_policy() {
     for (guint i = 0; i < g_n_port_recs; ++i) {
         PortRule rule;
         std::string msg;
-        if (port_rule_of(&g_port_recs[i], &rule, &msg)) p.port_rules.push_back(rule);
-        else g_policy_errors.push_back(msg);
+        if (port_rule_of(&g_port_recs[i], &rule, &msg))
+            p.port_rules.push_back(rule);
+        else
+            g_policy_errors.push_back(msg);
     }
-    CompiledPolicy::Resolver resolver{
-        [](const std::string& name) { return proto_get_id_by_filter_name(name.c_str()); },
-        [](int id) {
-            const char* n = proto_get_protocol_filter_name(id);
-            return std::string(n ? n : "?");
-        }};
+    CompiledPolicy::Resolver resolver{[](const std::string& name) { return proto_get_id_by_filter_name(name.c_str()); },
+                                      [](int id) {
+                                          const char* n = proto_get_protocol_filter_name(id);
+                                          return std::string(n ? n : "?");
+                                      }};
     for (std::string& e : g_policy.compile(p, resolver)) g_policy_errors.push_back(std::move(e));
     ++g_generation;
 }
@@ -217,12 +220,24 @@ void uat_changed() {
 
 }  // namespace
 
-int proto_id() { return g_proto; }
-const EgressConfig& egress_config() { return g_egress; }
-const std::vector<std::string>& egress_errors() { return g_egress_errors; }
-CompiledPolicy& policy() { return g_policy; }
-const std::vector<std::string>& policy_errors() { return g_policy_errors; }
-unsigned policy_generation() { return g_generation; }
+int proto_id() {
+    return g_proto;
+}
+const EgressConfig& egress_config() {
+    return g_egress;
+}
+const std::vector<std::string>& egress_errors() {
+    return g_egress_errors;
+}
+CompiledPolicy& policy() {
+    return g_policy;
+}
+const std::vector<std::string>& policy_errors() {
+    return g_policy_errors;
+}
+unsigned policy_generation() {
+    return g_generation;
+}
 
 void register_protocol() {
     g_proto = proto_register_protocol("Triage", "Triage", "triage");
@@ -265,8 +280,7 @@ void register_protocol() {
     static uat_field_t proto_fields[] = {
         UAT_FLD_CSTRING(triage_proto, protocol, "Protocol", "Wireshark filter name, e.g. telnet, bittorrent, ftp"),
         UAT_FLD_CSTRING(triage_proto, severity, "Severity", "allow, low, medium, high or critical"),
-        UAT_FLD_CSTRING(triage_proto, reason, "Reason", "Why it is unwanted (shown in alerts)"),
-        UAT_END_FIELDS};
+        UAT_FLD_CSTRING(triage_proto, reason, "Reason", "Why it is unwanted (shown in alerts)"), UAT_END_FIELDS};
     uat_t* proto_uat = uat_new("Triage unwanted protocols", sizeof(ProtoRec), "triage_unwanted_protocols", TRUE,
                                &g_proto_recs, &g_n_proto_recs, UAT_AFFECTS_DISSECTION, nullptr, proto_rec_copy,
                                proto_rec_update, proto_rec_free, uat_changed, nullptr, proto_fields);

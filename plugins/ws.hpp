@@ -4,9 +4,10 @@
 // packet-http.h (structs only, but wrapped for safety).
 #pragma once
 
-#include <wireshark.h>
-
 #include <epan/addr_resolv.h>
+#include <epan/dissectors/packet-rpc.h>
+#include <epan/dissectors/packet-tcp.h>
+#include <epan/dissectors/packet-udp.h>
 #include <epan/epan_dissect.h>
 #include <epan/expert.h>
 #include <epan/packet.h>
@@ -16,9 +17,7 @@
 #include <epan/stats_tree.h>
 #include <epan/tap.h>
 #include <epan/uat.h>
-#include <epan/dissectors/packet-rpc.h>
-#include <epan/dissectors/packet-tcp.h>
-#include <epan/dissectors/packet-udp.h>
+#include <wireshark.h>
 #include <wsutil/report_message.h>
 extern "C" {
 #include <epan/dissectors/packet-http.h>
@@ -26,9 +25,9 @@ extern "C" {
 }
 
 #include <cstdio>
-#include <type_traits>
 #include <exception>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "triage/ip_address.hpp"
@@ -42,7 +41,9 @@ inline IpAddress to_ip(const address& a) {
     return IpAddress();
 }
 
-inline Nanos to_nanos(const nstime_t& t) { return time_from(static_cast<std::int64_t>(t.secs), t.nsecs); }
+inline Nanos to_nanos(const nstime_t& t) {
+    return time_from(static_cast<std::int64_t>(t.secs), t.nsecs);
+}
 
 // Protocol ids of every dissector that ran on the frame, in order.
 inline void layer_ids(const packet_info* pinfo, std::vector<int>* out) {
@@ -66,8 +67,10 @@ void report_internal_error(const char* what);
 
 template <typename R>
 R neutral_result() {
-    if constexpr (std::is_same_v<R, tap_packet_status>) return TAP_PACKET_FAILED;
-    else if constexpr (!std::is_void_v<R>) return R{};
+    if constexpr (std::is_same_v<R, tap_packet_status>)
+        return TAP_PACKET_FAILED;
+    else if constexpr (!std::is_void_v<R>)
+        return R{};
 }
 
 template <auto Fn>

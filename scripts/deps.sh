@@ -15,4 +15,4 @@ ensure_packages() {
 }
 
 BUILD_PACKAGES=(cmake g++ make pkg-config wireshark-dev tshark)
-TEST_PACKAGES=(libgtest-dev python3 python3-pytest)
+TEST_PACKAGES=(libgtest-dev python3 python3-pytest valgrind clang clang-format libclang-rt-14-dev)

@@ -27,8 +27,8 @@ void on_arg(const char* arg, void* userdata) {
     if (parsed.form == "tree") {
         // Only reached for near-misses such as "triage_rtt,tree2": the real
         // tree form is claimed by the stats_tree registration.
-        fail("triage: invalid -z argument \"" + std::string(arg) + "\". Valid forms: " +
-             usage_line(stat->stat, stat->forms));
+        fail("triage: invalid -z argument \"" + std::string(arg) +
+             "\". Valid forms: " + usage_line(stat->stat, stat->forms));
     }
     error = stat->start(parsed);
     if (!error.empty()) fail(error);
@@ -57,8 +57,8 @@ void warn_anomalies(const char* stat, const AnomalyLog& log) {
 
 std::string attach(const char* tap, void* data, const std::string& filter, guint flags, tap_reset_cb reset,
                    tap_packet_cb packet, tap_draw_cb draw, tap_finish_cb finish) {
-    GString* err = register_tap_listener(tap, data, filter.empty() ? nullptr : filter.c_str(), flags, reset, packet,
-                                         draw, finish);
+    GString* err =
+        register_tap_listener(tap, data, filter.empty() ? nullptr : filter.c_str(), flags, reset, packet, draw, finish);
     if (!err) return {};
     std::string msg = err->str;
     g_string_free(err, TRUE);

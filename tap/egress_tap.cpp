@@ -4,12 +4,12 @@
 // The frame tap is queued after every dissector has run, so the helpers have
 // seen the frame by then.
 #include <climits>
-#include <cstring>
-#include <tuple>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include "plugins/prefs.hpp"
 #include "plugins/ws.hpp"
@@ -30,7 +30,10 @@ struct Collector {
 };
 Collector g_collector;
 
-void collector_reset(void*) { g_collector.frame = 0; g_collector.have_ip = false; }
+void collector_reset(void*) {
+    g_collector.frame = 0;
+    g_collector.have_ip = false;
+}
 
 tap_packet_status on_ip(void*, packet_info* pinfo, epan_dissect_t*, const void* data, tap_flags_t) {
     Collector& c = g_collector;
@@ -138,7 +141,9 @@ struct Session {
     EgressTracker tracker;
 };
 
-void session_reset(void* p) { static_cast<Session*>(p)->tracker.clear(); }
+void session_reset(void* p) {
+    static_cast<Session*>(p)->tracker.clear();
+}
 
 tap_packet_status session_packet(void* p, packet_info* pinfo, epan_dissect_t*, const void*, tap_flags_t) {
     const EgressFrame* f = collected(pinfo);
@@ -156,7 +161,9 @@ void session_draw(void* p) {
     warn_anomalies("triage_egress", s->tracker.anomalies());
 }
 
-void session_finish(void* p) { delete static_cast<Session*>(p); }
+void session_finish(void* p) {
+    delete static_cast<Session*>(p);
+}
 
 std::string start_session(const StatArg& arg) {
     if (!prefs::egress_errors().empty()) {
@@ -208,12 +215,15 @@ void tree_init(stats_tree* st) {
     state->destinations = stats_tree_create_node(st, kDestinations, 0, STAT_DT_INT, TRUE);
     if (!prefs::egress_errors().empty()) {
         const int e = stats_tree_create_node(st, kErrors, 0, STAT_DT_INT, TRUE);
-        for (const std::string& msg : prefs::egress_errors()) stats_tree_create_node(st, msg.c_str(), e, STAT_DT_INT, FALSE);
+        for (const std::string& msg : prefs::egress_errors())
+            stats_tree_create_node(st, msg.c_str(), e, STAT_DT_INT, FALSE);
     }
     trees()[st] = std::move(state);
 }
 
-void tree_cleanup(stats_tree* st) { trees().erase(st); }
+void tree_cleanup(stats_tree* st) {
+    trees().erase(st);
+}
 
 tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t*, const void*, tap_flags_t) {
     auto it = trees().find(st);
@@ -238,8 +248,8 @@ tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t
     const Destination* dest = s.tracker.find(f->dst);
     if (!dest) return TAP_PACKET_REDRAW;
     const std::string dname = dest->address.to_string() + " (" + scope_name(dest->direction) + ")";
-    const int dnode = stats_tree_manip_node_int(MN_SET, st, dname.c_str(), s.destinations, TRUE,
-                                                clamp(dest->volume.frame_bytes));
+    const int dnode =
+        stats_tree_manip_node_int(MN_SET, st, dname.c_str(), s.destinations, TRUE, clamp(dest->volume.frame_bytes));
     if (auto src = dest->sources.find(f->src); src != dest->sources.end()) {
         const std::string sname = "from " + f->src.to_string();
         stats_tree_manip_node_int(MN_SET, st, sname.c_str(), dnode, FALSE, clamp(src->second.frame_bytes));
@@ -256,8 +266,8 @@ CliStat g_cli{"triage_egress", "Triage Outbound Volume", {"tree", "json", "csv"}
 }  // namespace
 
 void register_egress() {
-    stats_tree_register_plugin("frame", "triage_egress", "Triage/Outbound Volume", TL_REQUIRES_NOTHING, ws::guard<tree_packet>,
-                               ws::guard<tree_init>, ws::guard<tree_cleanup>);
+    stats_tree_register_plugin("frame", "triage_egress", "Triage/Outbound Volume", TL_REQUIRES_NOTHING,
+                               ws::guard<tree_packet>, ws::guard<tree_init>, ws::guard<tree_cleanup>);
     register_cli(&g_cli);
 }
 

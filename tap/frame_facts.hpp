@@ -33,7 +33,10 @@ inline void unwanted_hits(const packet_info* pinfo, tvbuff_t* frame_tvb, std::ve
     ws::layer_ids(pinfo, &layers);
     if (extra_layer >= 0) layers.push_back(extra_layer);
     CompiledPolicy& policy = prefs::policy();
-    policy.match(layers.data(), layers.size(), pinfo->ptype == PT_TCP ? 6 : pinfo->ptype == PT_UDP ? 17 : 0,
+    policy.match(layers.data(), layers.size(),
+                 pinfo->ptype == PT_TCP   ? 6
+                 : pinfo->ptype == PT_UDP ? 17
+                                          : 0,
                  static_cast<std::uint16_t>(pinfo->srcport), static_cast<std::uint16_t>(pinfo->destport), hits);
     bool http = false;
     for (int id : layers) http = http || id == http_id;

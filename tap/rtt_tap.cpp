@@ -36,7 +36,9 @@ struct Session {
     HandshakeTracker tracker;
 };
 
-void session_reset(void* p) { static_cast<Session*>(p)->tracker.clear(); }
+void session_reset(void* p) {
+    static_cast<Session*>(p)->tracker.clear();
+}
 
 tap_packet_status session_packet(void* p, packet_info* pinfo, epan_dissect_t*, const void* data, tap_flags_t) {
     TcpSegment seg;
@@ -59,12 +61,14 @@ void session_draw(void* p) {
     warn_anomalies("triage_rtt", s->tracker.anomalies());
 }
 
-void session_finish(void* p) { delete static_cast<Session*>(p); }
+void session_finish(void* p) {
+    delete static_cast<Session*>(p);
+}
 
 std::string start_session(const StatArg& arg) {
     auto* s = new Session{arg.form, {}};
-    std::string err = attach("tcp", s, arg.filter, TL_REQUIRES_NOTHING, ws::guard<session_reset>, ws::guard<session_packet>,
-                             ws::guard<session_draw>, ws::guard<session_finish>);
+    std::string err = attach("tcp", s, arg.filter, TL_REQUIRES_NOTHING, ws::guard<session_reset>,
+                             ws::guard<session_packet>, ws::guard<session_draw>, ws::guard<session_finish>);
     if (!err.empty()) {
         delete s;
         return "triage_rtt: " + err;
@@ -114,9 +118,13 @@ void tree_init(stats_tree* st) {
     trees()[st] = std::move(state);
 }
 
-void tree_cleanup(stats_tree* st) { trees().erase(st); }
+void tree_cleanup(stats_tree* st) {
+    trees().erase(st);
+}
 
-double ms(Nanos ns) { return static_cast<double>(ns) / 1e6; }
+double ms(Nanos ns) {
+    return static_cast<double>(ns) / 1e6;
+}
 
 tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t*, const void* data, tap_flags_t) {
     auto it = trees().find(st);
@@ -141,11 +149,13 @@ tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t
         const auto b = static_cast<std::size_t>(up.before), a = static_cast<std::size_t>(up.after);
         if (!up.is_new) --so.count[b];
         ++so.count[a];
-        if (!up.is_new && so.has_node[b]) stats_tree_manip_node_int(MN_SET, st, to_string(up.before), server_id, FALSE, so.count[b]);
+        if (!up.is_new && so.has_node[b])
+            stats_tree_manip_node_int(MN_SET, st, to_string(up.before), server_id, FALSE, so.count[b]);
         stats_tree_manip_node_int(MN_SET, st, to_string(up.after), server_id, FALSE, so.count[a]);
         so.has_node[a] = true;
     }
-    if (h.syn_count > 1 && (seg.flags & (tcp_flags::syn | tcp_flags::ack)) == tcp_flags::syn && !up.is_new) tick_stat_node(st, kRetries, 0, FALSE);
+    if (h.syn_count > 1 && (seg.flags & (tcp_flags::syn | tcp_flags::ack)) == tcp_flags::syn && !up.is_new)
+        tick_stat_node(st, kRetries, 0, FALSE);
     if (up.rtt_now_known) {
         avg_stat_node_add_value_float(st, kRtt, 0, FALSE, ms(h.rtt()));
         avg_stat_node_add_value_float(st, kServerLeg, 0, FALSE, ms(h.server_leg()));
@@ -167,7 +177,8 @@ CliStat g_cli{"triage_rtt", "Triage Handshake RTT", {"tree", "json", "csv"}, sta
 }  // namespace
 
 void register_rtt() {
-    stats_tree_register_plugin("tcp", "triage_rtt", "Triage/Handshake RTT", TL_REQUIRES_NOTHING | (ST_SORT_COL_NAME << ST_FLG_SRTCOL_SHIFT), ws::guard<tree_packet>,
+    stats_tree_register_plugin("tcp", "triage_rtt", "Triage/Handshake RTT",
+                               TL_REQUIRES_NOTHING | (ST_SORT_COL_NAME << ST_FLG_SRTCOL_SHIFT), ws::guard<tree_packet>,
                                ws::guard<tree_init>, ws::guard<tree_cleanup>);
     register_cli(&g_cli);
 }

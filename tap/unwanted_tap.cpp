@@ -25,13 +25,16 @@ struct RpcProgram {
 };
 RpcProgram g_rpc;
 
-void rpc_reset(void*) { g_rpc.frame = 0; g_rpc.proto = -1; }
+void rpc_reset(void*) {
+    g_rpc.frame = 0;
+    g_rpc.proto = -1;
+}
 
 tap_packet_status on_rpc(void*, packet_info* pinfo, epan_dissect_t*, const void* data, tap_flags_t) {
     const auto* call = static_cast<const rpc_call_info_value*>(data);
     if (!call || !rpc_progs) return TAP_PACKET_DONT_REDRAW;
-    const auto* prog = static_cast<const rpc_prog_info_value*>(
-        g_hash_table_lookup(rpc_progs, GUINT_TO_POINTER(call->prog)));
+    const auto* prog =
+        static_cast<const rpc_prog_info_value*>(g_hash_table_lookup(rpc_progs, GUINT_TO_POINTER(call->prog)));
     g_rpc.frame = pinfo->num;
     g_rpc.proto = prog ? prog->proto_id : -1;
     return TAP_PACKET_DONT_REDRAW;
@@ -43,7 +46,9 @@ std::string rpc_acquire() {
     return attach("rpc", &key, "", TL_REQUIRES_NOTHING, ws::guard<rpc_reset>, ws::guard<on_rpc>, nullptr, nullptr);
 }
 
-int rpc_program_of(const packet_info* pinfo) { return g_rpc.frame == pinfo->num ? g_rpc.proto : -1; }
+int rpc_program_of(const packet_info* pinfo) {
+    return g_rpc.frame == pinfo->num ? g_rpc.proto : -1;
+}
 
 struct Session {
     std::string form;
@@ -51,7 +56,9 @@ struct Session {
     std::vector<std::uint32_t> hits;
 };
 
-void session_reset(void* p) { static_cast<Session*>(p)->tracker.clear(); }
+void session_reset(void* p) {
+    static_cast<Session*>(p)->tracker.clear();
+}
 
 tap_packet_status session_packet(void* p, packet_info* pinfo, epan_dissect_t* edt, const void*, tap_flags_t) {
     auto* s = static_cast<Session*>(p);
@@ -71,7 +78,9 @@ void session_draw(void* p) {
     warn_anomalies("triage_unwanted", s->tracker.anomalies());
 }
 
-void session_finish(void* p) { delete static_cast<Session*>(p); }
+void session_finish(void* p) {
+    delete static_cast<Session*>(p);
+}
 
 std::string start_session(const StatArg& arg) {
     if (!prefs::policy_errors().empty()) {
@@ -83,7 +92,7 @@ std::string start_session(const StatArg& arg) {
     if (!err.empty()) return "triage_unwanted: " + err;
     auto* s = new Session{arg.form, {}, {}};
     err = attach("frame", s, arg.filter, TL_REQUIRES_NOTHING, ws::guard<session_reset>, ws::guard<session_packet>,
-                             ws::guard<session_draw>, ws::guard<session_finish>);
+                 ws::guard<session_draw>, ws::guard<session_finish>);
     if (!err.empty()) {
         delete s;
         return "triage_unwanted: " + err;
@@ -110,12 +119,15 @@ void tree_init(stats_tree* st) {
     state->alerts = stats_tree_create_node(st, kAlerts, 0, STAT_DT_INT, TRUE);
     if (!prefs::policy_errors().empty()) {
         const int e = stats_tree_create_node(st, kErrors, 0, STAT_DT_INT, TRUE);
-        for (const std::string& msg : prefs::policy_errors()) stats_tree_create_node(st, msg.c_str(), e, STAT_DT_INT, FALSE);
+        for (const std::string& msg : prefs::policy_errors())
+            stats_tree_create_node(st, msg.c_str(), e, STAT_DT_INT, FALSE);
     }
     trees()[st] = std::move(state);
 }
 
-void tree_cleanup(stats_tree* st) { trees().erase(st); }
+void tree_cleanup(stats_tree* st) {
+    trees().erase(st);
+}
 
 tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t* edt, const void*, tap_flags_t) {
     auto it = trees().find(st);

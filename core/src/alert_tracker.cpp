@@ -65,7 +65,9 @@ std::vector<Alert> AlertTracker::alerts(const std::vector<Rule>& rules) const {
 }
 
 namespace {
-const char* transport_name(std::uint8_t t) { return t == 6 ? "tcp" : t == 17 ? "udp" : "other"; }
+const char* transport_name(std::uint8_t t) {
+    return t == 6 ? "tcp" : t == 17 ? "udp" : "other";
+}
 }  // namespace
 
 std::string unwanted_json(const CompiledPolicy& policy, const AlertTracker& t, const std::vector<std::string>& errors,
@@ -120,9 +122,15 @@ std::string unwanted_json(const CompiledPolicy& policy, const AlertTracker& t, c
         for (const AlertConversation& c : a.conversations) {
             w.begin_object();
             w.key("src");
-            if (c.src.empty()) w.null(); else w.value(c.src.to_string());
+            if (c.src.empty())
+                w.null();
+            else
+                w.value(c.src.to_string());
             w.key("dst");
-            if (c.dst.empty()) w.null(); else w.value(c.dst.to_string());
+            if (c.dst.empty())
+                w.null();
+            else
+                w.value(c.dst.to_string());
             w.field("transport", transport_name(c.transport));
             w.field("src_port", static_cast<unsigned>(c.src_port));
             w.field("dst_port", static_cast<unsigned>(c.dst_port));

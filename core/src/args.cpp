@@ -15,11 +15,11 @@ std::string usage_line(std::string_view stat, const std::vector<std::string>& fo
     return s;
 }
 
-bool parse_stat_arg(std::string_view arg, std::string_view stat, const std::vector<std::string>& forms,
-                    StatArg* out, std::string* error) {
+bool parse_stat_arg(std::string_view arg, std::string_view stat, const std::vector<std::string>& forms, StatArg* out,
+                    std::string* error) {
     auto fail = [&](const std::string& why) {
-        *error = "triage: invalid -z argument \"" + std::string(arg) + "\": " + why + ". Valid forms: " +
-                 usage_line(stat, forms);
+        *error = "triage: invalid -z argument \"" + std::string(arg) + "\": " + why +
+                 ". Valid forms: " + usage_line(stat, forms);
         return false;
     };
     if (arg.substr(0, stat.size()) != stat) return fail("not a " + std::string(stat) + " statistic");

@@ -32,9 +32,13 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-bool Cidr::contains(const IpAddress& a) const { return prefix_match(network, prefix, a); }
+bool Cidr::contains(const IpAddress& a) const {
+    return prefix_match(network, prefix, a);
+}
 
-std::string Cidr::to_string() const { return network.to_string() + "/" + std::to_string(prefix); }
+std::string Cidr::to_string() const {
+    return network.to_string() + "/" + std::to_string(prefix);
+}
 
 bool CidrSet::parse_one(std::string_view text, Cidr* out, std::string* error) {
     text = trim(text);
@@ -42,8 +46,9 @@ bool CidrSet::parse_one(std::string_view text, Cidr* out, std::string* error) {
     const std::string_view addr_text = slash == std::string_view::npos ? text : text.substr(0, slash);
     auto addr = IpAddress::parse(addr_text);
     if (!addr) {
-        if (error) *error = "invalid CIDR \"" + std::string(text) + "\": \"" + std::string(addr_text) +
-                            "\" is not an IPv4 or IPv6 address";
+        if (error)
+            *error = "invalid CIDR \"" + std::string(text) + "\": \"" + std::string(addr_text) +
+                     "\" is not an IPv4 or IPv6 address";
         return false;
     }
     int prefix = addr->bit_length();

@@ -8,22 +8,32 @@ namespace triage {
 
 const char* to_string(Direction d) {
     switch (d) {
-        case Direction::outbound_external: return "outbound_external";
-        case Direction::outbound_internal: return "outbound_internal";
-        case Direction::outbound_platform: return "outbound_platform";
-        case Direction::inbound: return "inbound";
-        case Direction::other: return "other";
+        case Direction::outbound_external:
+            return "outbound_external";
+        case Direction::outbound_internal:
+            return "outbound_internal";
+        case Direction::outbound_platform:
+            return "outbound_platform";
+        case Direction::inbound:
+            return "inbound";
+        case Direction::other:
+            return "other";
     }
     return "?";
 }
 
 const char* scope_name(Direction d) {
     switch (d) {
-        case Direction::outbound_external: return "external";
-        case Direction::outbound_internal: return "internal";
-        case Direction::outbound_platform: return "platform";
-        case Direction::inbound: return "inbound";
-        case Direction::other: return "other";
+        case Direction::outbound_external:
+            return "external";
+        case Direction::outbound_internal:
+            return "internal";
+        case Direction::outbound_platform:
+            return "platform";
+        case Direction::inbound:
+            return "inbound";
+        case Direction::other:
+            return "other";
     }
     return "?";
 }
@@ -82,7 +92,9 @@ std::vector<const Destination*> EgressTracker::destinations() const {
 
 namespace {
 
-const char* transport_name(std::uint8_t t) { return t == 6 ? "tcp" : t == 17 ? "udp" : "other"; }
+const char* transport_name(std::uint8_t t) {
+    return t == 6 ? "tcp" : t == 17 ? "udp" : "other";
+}
 
 void volume_fields(JsonWriter& w, const Volume& v) {
     w.field("frames", v.frames);
@@ -101,7 +113,9 @@ std::vector<PortVolume> top_ports(const Destination& d, std::size_t* omitted) {
     return ports;
 }
 
-double cost(const EgressConfig& c, std::uint64_t ip_bytes) { return c.price_per_gb * static_cast<double>(ip_bytes) / 1e9; }
+double cost(const EgressConfig& c, std::uint64_t ip_bytes) {
+    return c.price_per_gb * static_cast<double>(ip_bytes) / 1e9;
+}
 
 }  // namespace
 
@@ -121,7 +135,10 @@ std::string egress_json(const EgressTracker& t, const NameResolver& names, int i
     for (const auto& s : cfg.platform_endpoints.to_strings()) w.value(s);
     w.end_array();
     w.key("price_per_gb");
-    if (priced) w.raw_number(format_double(cfg.price_per_gb, 6)); else w.null();
+    if (priced)
+        w.raw_number(format_double(cfg.price_per_gb, 6));
+    else
+        w.null();
     w.key("totals").begin_object();
     for (std::size_t i = 0; i < kDirectionCount; ++i) {
         const auto d = static_cast<Direction>(i);
@@ -138,15 +155,20 @@ std::string egress_json(const EgressTracker& t, const NameResolver& names, int i
         w.field("address", d->address.to_string());
         const std::string name = names ? names(d->address) : std::string();
         w.key("name");
-        if (name.empty()) w.null(); else w.value(name);
+        if (name.empty())
+            w.null();
+        else
+            w.value(name);
         w.field("scope", scope_name(d->direction));
         volume_fields(w, d->volume);
         w.key("share").raw_number(
             format_double(outbound_bytes ? static_cast<double>(d->volume.frame_bytes) / outbound_bytes : 0.0, 6));
         if (priced) {
             w.key("estimated_cost");
-            if (d->direction == Direction::outbound_external) w.raw_number(format_double(cost(cfg, d->volume.ip_bytes), 6));
-            else w.null();
+            if (d->direction == Direction::outbound_external)
+                w.raw_number(format_double(cost(cfg, d->volume.ip_bytes), 6));
+            else
+                w.null();
         }
         w.key("first_time").raw_number(format_epoch_us(d->first_time));
         w.key("last_time").raw_number(format_epoch_us(d->last_time));
@@ -201,8 +223,9 @@ std::string egress_csv(const EgressTracker& t, const NameResolver& names) {
                    std::to_string(d->volume.frame_bytes) + ',' + std::to_string(d->volume.ip_bytes) + ',' +
                    format_epoch_us(d->first_time) + ',' + format_epoch_us(d->last_time);
             if (priced)
-                out += ',' + (d->direction == Direction::outbound_external ? format_double(cost(t.config(), v.ip_bytes), 6)
-                                                                           : std::string());
+                out +=
+                    ',' + (d->direction == Direction::outbound_external ? format_double(cost(t.config(), v.ip_bytes), 6)
+                                                                        : std::string());
             out += '\n';
         }
     }

@@ -11,20 +11,28 @@ using namespace tcp_flags;
 
 const char* to_string(Outcome o) {
     switch (o) {
-        case Outcome::completed: return "completed";
-        case Outcome::refused: return "refused";
-        case Outcome::unanswered: return "unanswered";
-        case Outcome::no_ack: return "no_ack";
-        case Outcome::no_syn: return "no_syn";
+        case Outcome::completed:
+            return "completed";
+        case Outcome::refused:
+            return "refused";
+        case Outcome::unanswered:
+            return "unanswered";
+        case Outcome::no_ack:
+            return "no_ack";
+        case Outcome::no_syn:
+            return "no_syn";
     }
     return "?";
 }
 
 const char* to_string(NetworkLeg l) {
     switch (l) {
-        case NetworkLeg::server_leg: return "server_leg";
-        case NetworkLeg::client_leg: return "client_leg";
-        case NetworkLeg::unclear: return "unclear";
+        case NetworkLeg::server_leg:
+            return "server_leg";
+        case NetworkLeg::client_leg:
+            return "client_leg";
+        case NetworkLeg::unclear:
+            return "unclear";
     }
     return "?";
 }
@@ -73,7 +81,8 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& seg) {
     const bool is_syn = seg.flags & syn, is_ack = seg.flags & ack, is_rst = seg.flags & rst;
 
     auto from_server = [&](const Handshake& r) {
-        return seg.src == r.server && seg.sport == r.server_port && !(seg.dst == r.server && seg.dport == r.server_port);
+        return seg.src == r.server && seg.sport == r.server_port &&
+               !(seg.dst == r.server && seg.dport == r.server_port);
     };
     auto from_client = [&](const Handshake& r) { return seg.src == r.client && seg.sport == r.client_port; };
 
@@ -87,8 +96,10 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& seg) {
             up.is_new = true;
         }
         up.before = h->outcome();
-        if (h->syn_count == UINT32_MAX) anomalies_.add("counter_limit", seg.frame, "SYN count of a handshake saturated");
-        else ++h->syn_count;
+        if (h->syn_count == UINT32_MAX)
+            anomalies_.add("counter_limit", seg.frame, "SYN count of a handshake saturated");
+        else
+            ++h->syn_count;
         if (!h->has_syn) {
             h->has_syn = true;
             h->first_syn_frame = seg.frame;
@@ -107,8 +118,10 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& seg) {
         }
         up.before = h->outcome();
         if (!from_server(*h)) return up;  // simultaneous open: not a client/server handshake
-        if (h->synack_count == UINT32_MAX) anomalies_.add("counter_limit", seg.frame, "SYN/ACK count of a handshake saturated");
-        else ++h->synack_count;
+        if (h->synack_count == UINT32_MAX)
+            anomalies_.add("counter_limit", seg.frame, "SYN/ACK count of a handshake saturated");
+        else
+            ++h->synack_count;
         if (h->ack_seen) {
             // a late retransmission: changes nothing measured
         } else if (!h->synack_seen) {
@@ -191,8 +204,14 @@ HandshakeReport HandshakeTracker::report() const {
             ++r.negative_time;
             continue;
         }
-        if (h.has_server_leg()) { sleg.push_back(h.server_leg()); s.server_leg.push_back(h.server_leg()); }
-        if (h.has_client_leg()) { cleg.push_back(h.client_leg()); s.client_leg.push_back(h.client_leg()); }
+        if (h.has_server_leg()) {
+            sleg.push_back(h.server_leg());
+            s.server_leg.push_back(h.server_leg());
+        }
+        if (h.has_client_leg()) {
+            cleg.push_back(h.client_leg());
+            s.client_leg.push_back(h.client_leg());
+        }
         if (h.has_connect()) conn.push_back(h.connect());
         if (h.has_rtt()) {
             rtt.push_back(h.rtt());
@@ -240,7 +259,10 @@ std::string handshake_json(const HandshakeTracker& t, int indent) {
     for (std::size_t i = 0; i < r.histogram.size(); ++i) {
         w.begin_object();
         w.key("upper_ms");
-        if (r.histogram.upper(i) < 0) w.null(); else w.raw_number(format_ms(r.histogram.upper(i)));
+        if (r.histogram.upper(i) < 0)
+            w.null();
+        else
+            w.raw_number(format_ms(r.histogram.upper(i)));
         w.field("count", r.histogram.count(i));
         w.end_object();
     }
@@ -269,7 +291,10 @@ std::string handshake_json(const HandshakeTracker& t, int indent) {
     w.key("connections").begin_array();
     auto frame_or_null = [&w](const char* k, bool present, std::uint32_t f) {
         w.key(k);
-        if (present) w.value(f); else w.null();
+        if (present)
+            w.value(f);
+        else
+            w.null();
     };
     for (const Handshake& h : t.handshakes()) {
         w.begin_object();
@@ -279,9 +304,12 @@ std::string handshake_json(const HandshakeTracker& t, int indent) {
         w.field("server", h.server.to_string());
         w.field("server_port", static_cast<unsigned>(h.server_port));
         w.key("start_time");
-        if (h.has_syn) w.raw_number(format_epoch_us(h.first_syn_time));
-        else if (h.synack_seen) w.raw_number(format_epoch_us(h.synack_time));
-        else w.null();
+        if (h.has_syn)
+            w.raw_number(format_epoch_us(h.first_syn_time));
+        else if (h.synack_seen)
+            w.raw_number(format_epoch_us(h.synack_time));
+        else
+            w.null();
         frame_or_null("first_syn_frame", h.has_syn, h.first_syn_frame);
         frame_or_null("syn_frame", h.has_syn, h.syn_frame);
         frame_or_null("synack_frame", h.synack_seen, h.synack_frame);
@@ -297,10 +325,16 @@ std::string handshake_json(const HandshakeTracker& t, int indent) {
         w.field_ms_or_null("connect_ms", h.has_connect(), h.connect());
         w.key("network_leg");
         const NetworkLeg nl = h.network_leg();
-        if (nl == NetworkLeg::unclear) w.null(); else w.value(to_string(nl));
+        if (nl == NetworkLeg::unclear)
+            w.null();
+        else
+            w.value(to_string(nl));
         w.field("outcome", to_string(h.outcome()));
         w.key("anomaly");
-        if (h.negative_time()) w.value("negative_time"); else w.null();
+        if (h.negative_time())
+            w.value("negative_time");
+        else
+            w.null();
         w.end_object();
     }
     w.end_array();

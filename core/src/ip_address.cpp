@@ -14,10 +14,8 @@ IpAddress IpAddress::v4(const std::uint8_t* bytes) {
 }
 
 IpAddress IpAddress::v4(std::uint32_t host_order) {
-    const std::uint8_t b[4] = {static_cast<std::uint8_t>(host_order >> 24),
-                               static_cast<std::uint8_t>(host_order >> 16),
-                               static_cast<std::uint8_t>(host_order >> 8),
-                               static_cast<std::uint8_t>(host_order)};
+    const std::uint8_t b[4] = {static_cast<std::uint8_t>(host_order >> 24), static_cast<std::uint8_t>(host_order >> 16),
+                               static_cast<std::uint8_t>(host_order >> 8), static_cast<std::uint8_t>(host_order)};
     return v4(b);
 }
 
@@ -42,8 +40,10 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
 
 std::string IpAddress::to_string() const {
     char buf[INET6_ADDRSTRLEN] = "";
-    if (is_v4()) inet_ntop(AF_INET, bytes_.data(), buf, sizeof buf);
-    else if (is_v6()) inet_ntop(AF_INET6, bytes_.data(), buf, sizeof buf);
+    if (is_v4())
+        inet_ntop(AF_INET, bytes_.data(), buf, sizeof buf);
+    else if (is_v6())
+        inet_ntop(AF_INET6, bytes_.data(), buf, sizeof buf);
     return buf;
 }
 

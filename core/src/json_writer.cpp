@@ -65,11 +65,21 @@ void JsonWriter::escape_to(std::string& out, std::string_view s) {
     out += '"';
     for (unsigned char c : s) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (c < 0x20 || c == 0x7f) {
                     char buf[8];
@@ -125,7 +135,10 @@ JsonWriter& JsonWriter::summary_ms(std::string_view k, const Summary& s) {
     const bool any = s.count > 0;
     field_ms_or_null("min", any, s.min);
     key("mean");
-    if (any) raw_number(format_double(s.mean / 1e6, 6)); else null();
+    if (any)
+        raw_number(format_double(s.mean / 1e6, 6));
+    else
+        null();
     field_ms_or_null("p50", any, s.p50);
     field_ms_or_null("p90", any, s.p90);
     field_ms_or_null("p95", any, s.p95);

@@ -58,13 +58,17 @@ std::size_t LogHistogram::bucket_of(Nanos value) const {
     return static_cast<std::size_t>(std::lower_bound(uppers_.begin(), uppers_.end(), value) - uppers_.begin());
 }
 
-void LogHistogram::add(Nanos value) { ++counts_[bucket_of(value)]; }
+void LogHistogram::add(Nanos value) {
+    ++counts_[bucket_of(value)];
+}
 
 std::string LogHistogram::label(std::size_t i) const {
     // Fixed width so that sorting the labels as text sorts them by value.
     char buf[40];
-    if (i < uppers_.size()) std::snprintf(buf, sizeof buf, "<= %7.1f ms", uppers_[i] / 1e6);
-    else std::snprintf(buf, sizeof buf, ">  %7.1f ms", uppers_.back() / 1e6);
+    if (i < uppers_.size())
+        std::snprintf(buf, sizeof buf, "<= %7.1f ms", uppers_[i] / 1e6);
+    else
+        std::snprintf(buf, sizeof buf, ">  %7.1f ms", uppers_.back() / 1e6);
     return buf;
 }
 

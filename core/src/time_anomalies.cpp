@@ -10,7 +10,8 @@ void AnomalyLog::frame_time(std::uint32_t frame, Nanos t) {
     if (have_last_ && frame != last_frame_) {
         if (t < last_)
             add("time_backwards", frame,
-                "timestamp " + format_double((last_ - t) / 1e9, 6) + " s earlier than frame " + std::to_string(last_frame_));
+                "timestamp " + format_double((last_ - t) / 1e9, 6) + " s earlier than frame " +
+                    std::to_string(last_frame_));
         else if (t - last_ > kJump)
             add("time_jump", frame,
                 "timestamp " + format_double((t - last_) / 1e9, 6) + " s after frame " + std::to_string(last_frame_) +

@@ -7,11 +7,16 @@ namespace triage {
 
 const char* to_string(Severity s) {
     switch (s) {
-        case Severity::allow: return "allow";
-        case Severity::low: return "low";
-        case Severity::medium: return "medium";
-        case Severity::high: return "high";
-        case Severity::critical: return "critical";
+        case Severity::allow:
+            return "allow";
+        case Severity::low:
+            return "low";
+        case Severity::medium:
+            return "medium";
+        case Severity::high:
+            return "high";
+        case Severity::critical:
+            return "critical";
     }
     return "?";
 }
@@ -19,7 +24,8 @@ const char* to_string(Severity s) {
 std::optional<Severity> parse_severity(std::string_view text) {
     std::string t;
     for (char c : text)
-        if (!std::isspace(static_cast<unsigned char>(c))) t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (!std::isspace(static_cast<unsigned char>(c)))
+            t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     for (Severity s : {Severity::allow, Severity::low, Severity::medium, Severity::high, Severity::critical})
         if (t == to_string(s)) return s;
     return std::nullopt;
@@ -27,9 +33,12 @@ std::optional<Severity> parse_severity(std::string_view text) {
 
 const char* to_string(PortRule::Transport t) {
     switch (t) {
-        case PortRule::Transport::tcp: return "tcp";
-        case PortRule::Transport::udp: return "udp";
-        case PortRule::Transport::any: return "any";
+        case PortRule::Transport::tcp:
+            return "tcp";
+        case PortRule::Transport::udp:
+            return "udp";
+        case PortRule::Transport::any:
+            return "any";
     }
     return "?";
 }
@@ -64,9 +73,12 @@ bool PortRule::parse(std::string_view transport, std::string_view ports, std::st
     PortRule r;
     const std::string t = trimmed(transport), p = trimmed(ports), l = trimmed(label);
     const std::string what = "port rule \"" + t + " " + p + " " + l + "\"";
-    if (t == "tcp") r.transport = Transport::tcp;
-    else if (t == "udp") r.transport = Transport::udp;
-    else if (t == "any" || t.empty()) r.transport = Transport::any;
+    if (t == "tcp")
+        r.transport = Transport::tcp;
+    else if (t == "udp")
+        r.transport = Transport::udp;
+    else if (t == "any" || t.empty())
+        r.transport = Transport::any;
     else {
         *error = what + ": transport must be tcp, udp or any, not \"" + t + "\"";
         return false;
@@ -109,7 +121,8 @@ bool is_tracker_request(std::string_view bytes) {
         auto ends_with = [&](std::string_view suffix) {
             return path.size() >= suffix.size() && path.substr(path.size() - suffix.size()) == suffix;
         };
-        if (!ends_with("/announce") && !ends_with("/scrape") && !ends_with("/announce.php") && !ends_with("/scrape.php"))
+        if (!ends_with("/announce") && !ends_with("/scrape") && !ends_with("/announce.php") &&
+            !ends_with("/scrape.php"))
             continue;
         const std::string_view query = line.substr(q + 1);
         if (query.substr(0, 10) == "info_hash=" || query.find("&info_hash=") != std::string_view::npos) return true;
@@ -119,22 +132,32 @@ bool is_tracker_request(std::string_view bytes) {
 
 const std::vector<PolicyEntry>& Policy::builtin() {
     static const std::vector<PolicyEntry> list = [] {
-        struct Row { const char* p; Severity s; const char* c; const char* r; };
+        struct Row {
+            const char* p;
+            Severity s;
+            const char* c;
+            const char* r;
+        };
         const Row rows[] = {
-            {"bittorrent", Severity::high, "p2p", "BitTorrent peer-wire file sharing: copyright, malware and bandwidth risk"},
+            {"bittorrent", Severity::high, "p2p",
+             "BitTorrent peer-wire file sharing: copyright, malware and bandwidth risk"},
             {"bt-dht", Severity::high, "p2p", "BitTorrent DHT peer discovery"},
             {"bt-utp", Severity::high, "p2p", "BitTorrent over uTP (UDP)"},
             {kTrackerDetector, Severity::high, "p2p", "BitTorrent tracker announce/scrape over HTTP"},
             {"edonkey", Severity::high, "p2p", "eDonkey/eMule file sharing"},
             {"gnutella", Severity::high, "p2p", "Gnutella file sharing"},
-            {"telnet", Severity::critical, "cleartext-login", "Telnet carries logins and sessions in clear text; use SSH"},
+            {"telnet", Severity::critical, "cleartext-login",
+             "Telnet carries logins and sessions in clear text; use SSH"},
             {"rlogin", Severity::critical, "cleartext-login", "rlogin: clear-text, host-trust based login; use SSH"},
             {"rsh", Severity::critical, "cleartext-login", "rsh: clear-text remote shell; use SSH"},
-            {"exec", Severity::critical, "cleartext-login", "rexec: clear-text remote execution with password; use SSH"},
-            {"ftp", Severity::high, "cleartext-file-transfer", "FTP sends credentials and files in clear text; use SFTP or FTPS"},
+            {"exec", Severity::critical, "cleartext-login",
+             "rexec: clear-text remote execution with password; use SSH"},
+            {"ftp", Severity::high, "cleartext-file-transfer",
+             "FTP sends credentials and files in clear text; use SFTP or FTPS"},
             {"ftp-data", Severity::high, "cleartext-file-transfer", "FTP data connection (clear-text file transfer)"},
             {"tftp", Severity::high, "cleartext-file-transfer", "TFTP: unauthenticated file transfer"},
-            {"portmap", Severity::high, "rpc-exposure", "RPC portmapper/rpcbind (port 111): maps RPC services, a DDoS reflector"},
+            {"portmap", Severity::high, "rpc-exposure",
+             "RPC portmapper/rpcbind (port 111): maps RPC services, a DDoS reflector"},
             {"mount", Severity::medium, "rpc-exposure", "NFS MOUNT protocol: file systems exported over the network"},
             {"nfs", Severity::medium, "file-sharing", "NFS file access: should not cross the VM's network boundary"},
             {"irc", Severity::medium, "chat", "IRC: chat protocol, a common botnet command-and-control channel"},
@@ -151,8 +174,8 @@ const std::vector<PolicyEntry>& Policy::builtin() {
     return list;
 }
 
-bool Policy::make_entry(std::string_view protocol, std::string_view severity, std::string_view reason,
-                        PolicyEntry* out, std::string* error) {
+bool Policy::make_entry(std::string_view protocol, std::string_view severity, std::string_view reason, PolicyEntry* out,
+                        std::string* error) {
     PolicyEntry e;
     e.protocol = trimmed(protocol);
     std::transform(e.protocol.begin(), e.protocol.end(), e.protocol.begin(),
@@ -216,13 +239,16 @@ std::vector<std::string> CompiledPolicy::compile(const Policy& policy, const Res
     };
     for (const char* t : {"tcp", "udp", "sctp", "dccp"}) mark(transport_id_, t);
     // Not application protocols: undissected payload, and layers of TCP/TLS plumbing.
-    for (const char* t : {"data", "tls", "ssl", "dtls", "malformed", "_ws.malformed", "_ws.short"}) mark(ignored_id_, t);
+    for (const char* t : {"data", "tls", "ssl", "dtls", "malformed", "_ws.malformed", "_ws.short"})
+        mark(ignored_id_, t);
 
     for (const PolicyEntry& e : policy.effective_entries()) {
         const bool detector = e.protocol == kTrackerDetector;
         const int id = detector ? -1 : resolver.id_of(e.protocol);
         if (!detector && id < 0) {
-            errors.push_back("policy entry \"" + e.protocol + "\": no such protocol in Wireshark (use a filter name from tshark -G protocols" + std::string(", or ") + kTrackerDetector + ")");
+            errors.push_back("policy entry \"" + e.protocol +
+                             "\": no such protocol in Wireshark (use a filter name from tshark -G protocols" +
+                             std::string(", or ") + kTrackerDetector + ")");
             continue;
         }
         entries_.push_back(e);
@@ -234,13 +260,15 @@ std::vector<std::string> CompiledPolicy::compile(const Policy& policy, const Res
             // In allow-list mode every entry names an allowed protocol.
             value = kAllowed;
         }
-        if (detector) detectors_.emplace_back(e.protocol, value);
-        else slot(id) = value;
+        if (detector)
+            detectors_.emplace_back(e.protocol, value);
+        else
+            slot(id) = value;
     }
     for (const PortRule& p : policy.port_rules) {
-        rules_.push_back(Rule{"port:" + p.label, "port-rule",
-                              p.reason.empty() ? std::string(to_string(p.transport)) + " port " + p.ports_text() : p.reason,
-                              p.severity});
+        rules_.push_back(Rule{
+            "port:" + p.label, "port-rule",
+            p.reason.empty() ? std::string(to_string(p.transport)) + " port " + p.ports_text() : p.reason, p.severity});
         port_rule_index_.push_back(static_cast<std::uint32_t>(rules_.size() - 1));
     }
     return errors;
@@ -261,7 +289,8 @@ void CompiledPolicy::match(const int* layers, std::size_t n, std::uint8_t transp
             hits->push_back(static_cast<std::uint32_t>(v));
         } else if (v == kNone && policy_.mode == PolicyMode::allow && above_transport && !is_transport && !ignored) {
             const std::string name = resolver_.name_of ? resolver_.name_of(id) : std::to_string(id);
-            rules_.push_back(Rule{name, "not-allowed", "application protocol not in the allow-list", policy_.allowlist_severity});
+            rules_.push_back(
+                Rule{name, "not-allowed", "application protocol not in the allow-list", policy_.allowlist_severity});
             slot(id) = static_cast<std::int32_t>(rules_.size() - 1);
             hits->push_back(static_cast<std::uint32_t>(rules_.size() - 1));
         }
@@ -282,7 +311,8 @@ std::optional<std::uint32_t> CompiledPolicy::detector_rule(const std::string& na
     for (const auto& [n, v] : detectors_)
         if (n == name) return v >= 0 ? std::optional<std::uint32_t>(static_cast<std::uint32_t>(v)) : std::nullopt;
     if (policy_.mode == PolicyMode::allow) {
-        rules_.push_back(Rule{name, "not-allowed", "application protocol not in the allow-list", policy_.allowlist_severity});
+        rules_.push_back(
+            Rule{name, "not-allowed", "application protocol not in the allow-list", policy_.allowlist_severity});
         detectors_.emplace_back(name, static_cast<std::int32_t>(rules_.size() - 1));
         return static_cast<std::uint32_t>(rules_.size() - 1);
     }

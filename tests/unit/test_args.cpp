@@ -20,8 +20,9 @@ TEST(StatArg, UnknownFormsNameTheValidOnes) {
     StatArg a;
     std::string err;
     EXPECT_FALSE(parse_stat_arg("triage_rtt,xml", "triage_rtt", kForms, &a, &err));
-    EXPECT_EQ(err, "triage: invalid -z argument \"triage_rtt,xml\": unknown output form \"xml\". Valid forms: "
-                   "-z triage_rtt,tree[,filter] | -z triage_rtt,json[,filter] | -z triage_rtt,csv[,filter]");
+    EXPECT_EQ(err,
+              "triage: invalid -z argument \"triage_rtt,xml\": unknown output form \"xml\". Valid forms: "
+              "-z triage_rtt,tree[,filter] | -z triage_rtt,json[,filter] | -z triage_rtt,csv[,filter]");
     EXPECT_FALSE(parse_stat_arg("triage_rtt", "triage_rtt", kForms, &a, &err));
     EXPECT_NE(err.find("missing the output form"), std::string::npos);
     EXPECT_FALSE(parse_stat_arg("triage_rttx,json", "triage_rtt", kForms, &a, &err));

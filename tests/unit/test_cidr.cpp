@@ -4,7 +4,9 @@
 
 using namespace triage;
 
-IpAddress ip(const char* s) { return *IpAddress::parse(s); }
+IpAddress ip(const char* s) {
+    return *IpAddress::parse(s);
+}
 
 TEST(IpAddress, ParsesAndPrints) {
     EXPECT_EQ(ip("10.1.2.3").to_string(), "10.1.2.3");

@@ -51,7 +51,8 @@ TEST(Egress, JsonHasCostOnlyWithAPrice) {
     cfg.price_per_gb = 0.09;
     EgressTracker t(cfg);
     t.add(frame("10.0.0.5", "8.8.8.8", 1014));
-    const std::string j = egress_json(t, [](const IpAddress&) { return std::string("dns.google"); }, 0);
+    const std::string j = egress_json(
+        t, [](const IpAddress&) { return std::string("dns.google"); }, 0);
     EXPECT_NE(j.find(R"("estimated_cost":0.000000)"), std::string::npos) << j;
     EXPECT_NE(j.find(R"("name":"dns.google")"), std::string::npos);
     EgressTracker plain;

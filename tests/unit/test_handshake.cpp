@@ -194,8 +194,10 @@ TEST(Handshake, JsonAndCsvAreProduced) {
     EXPECT_NE(j.find(R"("rtt_ms":20.040000)"), std::string::npos) << j;
     EXPECT_NE(j.find(R"("outcome":"completed")"), std::string::npos);
     const std::string c = handshake_csv(f.t);
-    EXPECT_NE(c.find("\n0,10.0.0.5,40000,93.184.216.34,443,1,1,2,2,3,1,1,20.000000,0.040000,20.040000,20.040000,server_leg,completed,\n"),
-              std::string::npos) << c;
+    EXPECT_NE(c.find("\n0,10.0.0.5,40000,93.184.216.34,443,1,1,2,2,3,1,1,20.000000,0.040000,20.040000,20.040000,server_"
+                     "leg,completed,\n"),
+              std::string::npos)
+        << c;
 }
 
 TEST(Handshake, SameAddressOnBothEndsIsTellByPorts) {

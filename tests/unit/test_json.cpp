@@ -23,5 +23,6 @@ TEST(JsonWriter, ControlCharactersAreEscaped) {
 TEST(JsonWriter, SummaryOfNothingIsNull) {
     JsonWriter w(0);
     w.begin_object().summary_ms("s", Summary{}).end_object();
-    EXPECT_EQ(w.str(), R"({"s":{"count":0,"min":null,"mean":null,"p50":null,"p90":null,"p95":null,"p99":null,"max":null}})");
+    EXPECT_EQ(w.str(),
+              R"({"s":{"count":0,"min":null,"mean":null,"p50":null,"p90":null,"p95":null,"p99":null,"max":null}})");
 }

@@ -10,12 +10,12 @@ using namespace triage;
 namespace {
 
 // A fake protocol registry standing in for Wireshark's.
-const std::map<std::string, int> kIds{{"eth", 1}, {"ip", 2}, {"tcp", 3}, {"udp", 4}, {"telnet", 5}, {"http", 6},
-                                      {"dns", 7}, {"bittorrent", 8}, {"data", 9}, {"tls", 10}, {"ftp", 11},
-                                      {"ftp-data", 12}, {"portmap", 13}, {"irc", 14}, {"bt-dht", 15}, {"bt-utp", 16},
-                                      {"edonkey", 17}, {"gnutella", 18}, {"rlogin", 19}, {"rsh", 20}, {"exec", 21},
-                                      {"tftp", 22}, {"mount", 23}, {"nfs", 24}, {"snmp", 25}, {"x11", 26},
-                                      {"vnc", 27}, {"socks", 28}, {"smb2", 29}};
+const std::map<std::string, int> kIds{
+    {"eth", 1},      {"ip", 2},         {"tcp", 3},     {"udp", 4},     {"telnet", 5},   {"http", 6},
+    {"dns", 7},      {"bittorrent", 8}, {"data", 9},    {"tls", 10},    {"ftp", 11},     {"ftp-data", 12},
+    {"portmap", 13}, {"irc", 14},       {"bt-dht", 15}, {"bt-utp", 16}, {"edonkey", 17}, {"gnutella", 18},
+    {"rlogin", 19},  {"rsh", 20},       {"exec", 21},   {"tftp", 22},   {"mount", 23},   {"nfs", 24},
+    {"snmp", 25},    {"x11", 26},       {"vnc", 27},    {"socks", 28},  {"smb2", 29}};
 
 CompiledPolicy::Resolver resolver() {
     return {[](const std::string& n) {

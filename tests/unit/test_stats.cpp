@@ -40,8 +40,8 @@ TEST(Summarize, SortsAndAverages) {
 TEST(LogHistogram, BucketsAreUpperInclusive) {
     LogHistogram h;
     EXPECT_EQ(h.upper(0), 100'000);
-    h.add(100'000);   // exactly 0.1 ms: first bucket
-    h.add(100'001);   // just above: second
+    h.add(100'000);         // exactly 0.1 ms: first bucket
+    h.add(100'001);         // just above: second
     h.add(20'000'000'000);  // 20 s: overflow
     EXPECT_EQ(h.count(0), 1u);
     EXPECT_EQ(h.count(1), 1u);

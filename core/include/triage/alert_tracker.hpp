@@ -18,7 +18,7 @@ namespace triage {
 struct FrameInfo {
     std::uint32_t frame = 0;
     Nanos time = 0;
-    IpAddress src, dst;  // empty when the frame has no IP layer
+    IpAddress src, dst;          // empty when the frame has no IP layer
     std::uint8_t transport = 0;  // 6 tcp, 17 udp, 0 other
     std::uint16_t sport = 0, dport = 0;
     std::uint32_t frame_len = 0;
@@ -67,7 +67,7 @@ private:
     std::uint64_t frames_with_alerts_ = 0;
 };
 
-std::string unwanted_json(const CompiledPolicy& policy, const AlertTracker& t,
-                          const std::vector<std::string>& errors, int indent = 2);
+std::string unwanted_json(const CompiledPolicy& policy, const AlertTracker& t, const std::vector<std::string>& errors,
+                          int indent = 2);
 
 }  // namespace triage

@@ -15,8 +15,8 @@ struct StatArg {
 
 // Parses "<stat>,<form>[,<filter>]" where form is one of `forms`. On error,
 // `error` says what was wrong and lists the valid forms.
-bool parse_stat_arg(std::string_view arg, std::string_view stat, const std::vector<std::string>& forms,
-                    StatArg* out, std::string* error);
+bool parse_stat_arg(std::string_view arg, std::string_view stat, const std::vector<std::string>& forms, StatArg* out,
+                    std::string* error);
 std::string usage_line(std::string_view stat, const std::vector<std::string>& forms);
 
 // A non-negative decimal such as "0.09"; the error names the value.

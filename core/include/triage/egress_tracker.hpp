@@ -40,7 +40,7 @@ struct EgressFrame {
     std::uint32_t ip_len = 0;     // IPv4 total length / IPv6 payload length + 40
     std::uint8_t transport = 0;   // 6 tcp, 17 udp, 0 other
     std::uint16_t dport = 0;
-    std::uint32_t payload = 0;    // TCP segment data / UDP payload
+    std::uint32_t payload = 0;  // TCP segment data / UDP payload
 };
 
 struct PortVolume {

@@ -84,9 +84,7 @@ struct HandshakeUpdate {
 struct ServerKey {
     IpAddress address;
     std::uint16_t port = 0;
-    bool operator<(const ServerKey& o) const {
-        return address != o.address ? address < o.address : port < o.port;
-    }
+    bool operator<(const ServerKey& o) const { return address != o.address ? address < o.address : port < o.port; }
 };
 
 struct ServerReport {
@@ -97,8 +95,8 @@ struct ServerReport {
 };
 
 struct HandshakeReport {
-    std::uint64_t connections = 0, syn_seen = 0, syn_retransmissions = 0, synack_retransmissions = 0,
-                  retried = 0, negative_time = 0;
+    std::uint64_t connections = 0, syn_seen = 0, syn_retransmissions = 0, synack_retransmissions = 0, retried = 0,
+                  negative_time = 0;
     std::array<std::uint64_t, kOutcomeCount> outcomes{};
     std::array<std::uint64_t, 3> network_leg{};  // indexed by NetworkLeg, completed handshakes only
     Summary rtt, server_leg, client_leg, connect;

@@ -34,8 +34,14 @@ public:
     JsonWriter& raw_number(std::string_view digits);
 
     template <typename T>
-    JsonWriter& field(std::string_view k, const T& v) { key(k); return value(v); }
-    JsonWriter& field_ms(std::string_view k, Nanos ns) { key(k); return raw_number(format_ms(ns)); }
+    JsonWriter& field(std::string_view k, const T& v) {
+        key(k);
+        return value(v);
+    }
+    JsonWriter& field_ms(std::string_view k, Nanos ns) {
+        key(k);
+        return raw_number(format_ms(ns));
+    }
     JsonWriter& field_ms_or_null(std::string_view k, bool present, Nanos ns) {
         key(k);
         return present ? raw_number(format_ms(ns)) : null();

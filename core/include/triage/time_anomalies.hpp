@@ -21,7 +21,7 @@ struct Anomaly {
 class AnomalyLog {
 public:
     static constexpr Nanos kJump = 24LL * 3600 * 1'000'000'000;  // a day between consecutive frames
-    static constexpr std::size_t kKept = 20;                      // listed; all are counted
+    static constexpr std::size_t kKept = 20;                     // listed; all are counted
 
     // Called with every frame a statistic sees, in capture order.
     void frame_time(std::uint32_t frame, Nanos t);

@@ -60,7 +60,7 @@ struct Policy {
     PolicyMode mode = PolicyMode::deny;
     bool use_defaults = true;
     Severity allowlist_severity = Severity::medium;  // for protocols outside an allow-list
-    std::vector<PolicyEntry> entries;  // user entries, in order
+    std::vector<PolicyEntry> entries;                // user entries, in order
     std::vector<PortRule> port_rules;
 
     static const std::vector<PolicyEntry>& builtin();
