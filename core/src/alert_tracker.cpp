@@ -6,7 +6,9 @@
 
 namespace triage {
 
-void AlertTracker::hit(std::uint32_t rule, const FrameInfo& f) {
+void AlertTracker::hit(std::uint32_t rule, const FrameInfo& in) {
+    FrameInfo f = in;
+    f.time = clamp_time(in.time);
     if (!have_last_ || f.frame != last_frame_) {
         have_last_ = true;
         last_frame_ = f.frame;

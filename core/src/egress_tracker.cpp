@@ -54,7 +54,9 @@ Direction EgressTracker::classify(const IpAddress& src, const IpAddress& dst) co
     return dst_local ? Direction::inbound : Direction::other;
 }
 
-void EgressTracker::add(const EgressFrame& f) {
+void EgressTracker::add(const EgressFrame& in) {
+    EgressFrame f = in;
+    f.time = clamp_time(in.time);
     anomalies_.frame_time(f.frame, f.time);
     const Direction d = classify(f.src, f.dst);
     totals_[static_cast<std::size_t>(d)].add(f.frame_len, f.ip_len, f.payload);

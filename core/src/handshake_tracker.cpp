@@ -73,7 +73,9 @@ Handshake& HandshakeTracker::start(const TcpSegment& seg, bool client_is_src) {
     return records_.back();
 }
 
-HandshakeUpdate HandshakeTracker::add(const TcpSegment& seg) {
+HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
+    TcpSegment seg = in;
+    seg.time = clamp_time(in.time);  // any two times can then be subtracted
     HandshakeUpdate up;
     anomalies_.frame_time(seg.frame, seg.time);
     const auto it = current_.find(seg.stream);

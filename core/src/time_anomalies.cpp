@@ -5,6 +5,7 @@
 namespace triage {
 
 void AnomalyLog::frame_time(std::uint32_t frame, Nanos t) {
+    t = clamp_time(t);
     if ((t >= kMaxTime || t <= -kMaxTime) && !(have_last_ && frame == last_frame_))
         add("time_out_of_range", frame, "timestamp outside the years 1824-2116; clamped");
     if (have_last_ && frame != last_frame_) {

@@ -224,3 +224,14 @@ TEST(Handshake, SameAddressOnBothEndsIsTellByPorts) {
     EXPECT_EQ(t.handshakes()[0].server_port, 8080);
     EXPECT_EQ(t.handshakes()[0].rtt(), 40'000);
 }
+
+TEST(Handshake, ExtremeTimesNeverOverflow) {
+    Feed f;
+    f.seg(0, true, syn, 100, 0, INT64_MIN);
+    f.seg(0, false, syn | ack, 900, 101, INT64_MAX);
+    f.seg(0, true, ack, 101, 901, INT64_MIN);
+    const Handshake& h = f.only();
+    EXPECT_EQ(h.server_leg(), 2 * kMaxTime);
+    EXPECT_TRUE(h.negative_time());
+    EXPECT_EQ(f.t.anomalies().count("time_out_of_range"), 3u);
+}

@@ -14,6 +14,9 @@ using Nanos = std::int64_t;  // a duration or an epoch time in nanoseconds
 // reported as an anomaly), never overflowed.
 constexpr Nanos kMaxTime = (Nanos{1} << 62) - 1;
 Nanos time_from(std::int64_t secs, std::int64_t nsecs);
+inline Nanos clamp_time(Nanos t) {
+    return t > kMaxTime ? kMaxTime : t < -kMaxTime ? -kMaxTime : t;
+}
 Nanos saturating_add(Nanos a, Nanos b);
 
 struct Summary {
