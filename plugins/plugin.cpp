@@ -38,6 +38,7 @@ void register_tap_listeners() {
     triage::tap::register_rtt();
     triage::tap::register_unwanted();
     triage::tap::register_egress();
+    triage::tap::register_null();
 }
 
 }  // namespace

@@ -55,9 +55,24 @@ NetworkLeg Handshake::network_leg() const {
     // turnaround; only call it when one is at least ten times the other.
     if (!has_rtt() || negative_time()) return NetworkLeg::unclear;
     const Nanos s = server_leg(), c = client_leg();
-    if (s >= 10 * c && s > 0) return NetworkLeg::server_leg;
-    if (c >= 10 * s && c > 0) return NetworkLeg::client_leg;
+    // s >= 10c, written so that it cannot overflow (both are >= 0 here).
+    if (c <= s / 10 && s > 0) return NetworkLeg::server_leg;
+    if (s <= c / 10 && c > 0) return NetworkLeg::client_leg;
     return NetworkLeg::unclear;
+}
+
+Handshake* HandshakeTracker::current(std::uint32_t stream) {
+    if (stream < dense_.size()) return dense_[stream] ? &records_[dense_[stream] - 1] : nullptr;
+    const auto it = sparse_.find(stream);
+    return it == sparse_.end() ? nullptr : &records_[it->second];
+}
+
+void HandshakeTracker::set_current(std::uint32_t stream, std::uint32_t index) {
+    if (stream >= dense_.size() && stream - dense_.size() < 65536) dense_.resize(std::size_t{stream} + 1, 0);
+    if (stream < dense_.size())
+        dense_[stream] = index + 1;
+    else
+        sparse_[stream] = index;
 }
 
 Handshake& HandshakeTracker::start(const TcpSegment& seg, bool client_is_src) {
@@ -68,7 +83,7 @@ Handshake& HandshakeTracker::start(const TcpSegment& seg, bool client_is_src) {
     h.client_port = client_is_src ? seg.sport : seg.dport;
     h.server_port = client_is_src ? seg.dport : seg.sport;
     records_.push_back(h);
-    current_[seg.stream] = static_cast<std::uint32_t>(records_.size() - 1);
+    set_current(seg.stream, static_cast<std::uint32_t>(records_.size() - 1));
     ++outcome_counts_[static_cast<std::size_t>(Outcome::no_syn)];
     return records_.back();
 }
@@ -78,8 +93,7 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
     seg.time = clamp_time(in.time);  // any two times can then be subtracted
     HandshakeUpdate up;
     anomalies_.frame_time(seg.frame, seg.time);
-    const auto it = current_.find(seg.stream);
-    Handshake* h = it == current_.end() ? nullptr : &records_[it->second];
+    Handshake* h = current(seg.stream);
     const bool is_syn = seg.flags & syn, is_ack = seg.flags & ack, is_rst = seg.flags & rst;
 
     auto from_server = [&](const Handshake& r) {

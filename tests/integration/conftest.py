@@ -134,14 +134,15 @@ class Tshark:
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "no_sanitizer: tshark itself hangs in this call with the ASan runtime preloaded")
+    config.addinivalue_line("markers", "no_sanitizer: not run with the ASan runtime preloaded (tshark hangs in "
+                                       "-z help, -G plugins/defaultprefs and live capture; valgrind cannot share it)")
 
 
 def pytest_collection_modifyitems(config, items):
     if not SANITIZER_PRELOAD:
         return
-    skip = pytest.mark.skip(reason="tshark -z help / -G plugins / -G defaultprefs hang under an LD_PRELOADed ASan "
-                                   "runtime (with or without Triage); covered by the plain pass")
+    skip = pytest.mark.skip(reason="hangs or conflicts with an LD_PRELOADed ASan runtime (with or without Triage); "
+                                   "covered by the plain pass")
     for item in items:
         if "no_sanitizer" in item.keywords:
             item.add_marker(skip)

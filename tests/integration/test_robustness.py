@@ -88,6 +88,7 @@ def test_mutated_captures_never_crash(tshark, capture):
         assert rtt["summary"]["connections"] == len(rtt["connections"])
 
 
+@pytest.mark.no_sanitizer
 def test_valgrind_memcheck_is_clean(tshark):
     if not shutil.which("valgrind"):
         pytest.fail("valgrind is not installed (run-tests.sh installs it)")
@@ -100,6 +101,7 @@ def test_valgrind_memcheck_is_clean(tshark):
     assert len(json_documents(p.stdout)) == 3
 
 
+@pytest.mark.no_sanitizer
 def test_live_capture_on_loopback(tshark):
     """Handshakes made while tshark captures on lo are measured live."""
     if not tshark.root:

@@ -235,3 +235,13 @@ TEST(Handshake, ExtremeTimesNeverOverflow) {
     EXPECT_TRUE(h.negative_time());
     EXPECT_EQ(f.t.anomalies().count("time_out_of_range"), 3u);
 }
+
+TEST(Handshake, HugeLegsClassifyWithoutOverflow) {
+    Feed f;
+    f.seg(0, true, syn, 100, 0, -kMaxTime);
+    f.seg(0, false, syn | ack, 900, 101, kMaxTime - 10);
+    f.seg(0, true, ack, 101, 901, kMaxTime);
+    EXPECT_EQ(f.only().network_leg(), NetworkLeg::server_leg);
+    const std::string j = handshake_json(f.t, 0);
+    EXPECT_NE(j.find("\"network_leg\":\"server_leg\""), std::string::npos);
+}

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -39,24 +40,21 @@ enum class NetworkLeg : std::uint8_t { unclear, server_leg, client_leg };
 const char* to_string(NetworkLeg l);
 
 struct Handshake {
-    std::uint32_t stream = 0;
-    IpAddress client, server;
-    std::uint16_t client_port = 0, server_port = 0;
-
-    std::uint32_t first_syn_frame = 0, syn_frame = 0;  // first SYN; last SYN before the first SYN/ACK
-    Nanos first_syn_time = 0, syn_time = 0;
-    std::uint32_t client_isn = 0, syn_data = 0;
-
-    std::uint32_t synack_frame = 0, last_synack_frame = 0;  // first accepted SYN/ACK; last one before the ACK
+    // Ordered by size to keep the record small: one is held per connection.
+    Nanos first_syn_time = 0, syn_time = 0;  // first SYN; last SYN before the first SYN/ACK
     Nanos synack_time = 0, last_synack_time = 0;
-    std::uint32_t server_isn = 0;
-
-    std::uint32_t ack_frame = 0, rst_frame = 0;
     Nanos ack_time = 0;
-
+    std::uint32_t stream = 0;
+    std::uint32_t first_syn_frame = 0, syn_frame = 0;
+    std::uint32_t synack_frame = 0, last_synack_frame = 0;  // first accepted SYN/ACK; last one before the ACK
+    std::uint32_t ack_frame = 0, rst_frame = 0;
+    std::uint32_t client_isn = 0, syn_data = 0, server_isn = 0;
     std::uint32_t syn_count = 0, synack_count = 0;
-    bool has_syn = false, synack_seen = false, ack_seen = false, refused = false;
+    std::uint16_t client_port = 0, server_port = 0;
+    IpAddress client, server;
+    bool has_syn : 1, synack_seen : 1, ack_seen : 1, refused : 1;
 
+    Handshake() : has_syn(false), synack_seen(false), ack_seen(false), refused(false) {}
     Outcome outcome() const;
     bool has_server_leg() const { return has_syn && synack_seen; }
     bool has_client_leg() const { return synack_seen && ack_seen; }
@@ -107,7 +105,7 @@ struct HandshakeReport {
 class HandshakeTracker {
 public:
     HandshakeUpdate add(const TcpSegment& seg);
-    const std::vector<Handshake>& handshakes() const { return records_; }
+    const std::deque<Handshake>& handshakes() const { return records_; }
     std::uint64_t outcome_count(Outcome o) const { return outcome_counts_[static_cast<std::size_t>(o)]; }
     HandshakeReport report() const;
     // Capture-level anomalies seen so far (timestamps, counter limits); the
@@ -118,8 +116,13 @@ public:
 private:
     AnomalyLog anomalies_;
     Handshake& start(const TcpSegment& seg, bool client_is_src);
-    std::vector<Handshake> records_;
-    std::unordered_map<std::uint32_t, std::uint32_t> current_;  // tcp.stream -> index of its latest record
+    Handshake* current(std::uint32_t stream);
+    void set_current(std::uint32_t stream, std::uint32_t index);
+    std::deque<Handshake> records_;  // a deque: no copy of all records when it grows
+    // tcp.stream -> 1 + index of its latest record. Wireshark numbers streams
+    // densely from 0, so a vector; far jumps (hostile input) go to the map.
+    std::vector<std::uint32_t> dense_;
+    std::unordered_map<std::uint32_t, std::uint32_t> sparse_;
     std::array<std::uint64_t, kOutcomeCount> outcome_counts_{};
 };
 
