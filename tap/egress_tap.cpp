@@ -154,9 +154,11 @@ tap_packet_status session_packet(void* p, packet_info* pinfo, epan_dissect_t*, c
 
 void session_draw(void* p) {
     auto* s = static_cast<Session*>(p);
-    const std::string out =
-        s->form == "json" ? egress_json(s->tracker, resolve_name) : egress_csv(s->tracker, resolve_name);
-    std::fwrite(out.data(), 1, out.size(), stdout);
+    const auto to_stdout = [](std::string_view chunk) { std::fwrite(chunk.data(), 1, chunk.size(), stdout); };
+    if (s->form == "json")
+        egress_json(s->tracker, resolve_name, to_stdout);
+    else
+        egress_csv(s->tracker, resolve_name, to_stdout);
     std::fflush(stdout);
     warn_anomalies("triage_egress", s->tracker.anomalies());
 }

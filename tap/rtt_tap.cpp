@@ -49,8 +49,11 @@ tap_packet_status session_packet(void* p, packet_info* pinfo, epan_dissect_t*, c
 
 void session_draw(void* p) {
     auto* s = static_cast<Session*>(p);
-    const std::string out = s->form == "json" ? handshake_json(s->tracker) : handshake_csv(s->tracker);
-    std::fwrite(out.data(), 1, out.size(), stdout);
+    const auto to_stdout = [](std::string_view chunk) { std::fwrite(chunk.data(), 1, chunk.size(), stdout); };
+    if (s->form == "json")
+        handshake_json(s->tracker, to_stdout);
+    else
+        handshake_csv(s->tracker, to_stdout);
     std::fflush(stdout);
     for (const Handshake& h : s->tracker.handshakes())
         if (h.negative_time())

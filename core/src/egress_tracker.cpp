@@ -121,14 +121,31 @@ double cost(const EgressConfig& c, std::uint64_t ip_bytes) {
 
 }  // namespace
 
+namespace {
+void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWriter& w);
+}  // namespace
+
 std::string egress_json(const EgressTracker& t, const NameResolver& names, int indent) {
+    JsonWriter w(indent);
+    write_egress_json(t, names, w);
+    return w.take();
+}
+
+void egress_json(const EgressTracker& t, const NameResolver& names, const TextSink& sink) {
+    JsonWriter w(2, sink);
+    w.set_compact_depth(4);  // sources and ports: one line each
+    write_egress_json(t, names, w);
+    w.finish();
+}
+
+namespace {
+void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWriter& w) {
     const EgressConfig& cfg = t.config();
     const bool priced = cfg.price_per_gb > 0;
     std::uint64_t outbound_bytes = 0;
     for (Direction d : {Direction::outbound_external, Direction::outbound_internal, Direction::outbound_platform})
         outbound_bytes += t.total(d).frame_bytes;
 
-    JsonWriter w(indent);
     w.begin_object();
     w.key("local_networks").begin_array();
     for (const auto& s : cfg.local_networks.to_strings()) w.value(s);
@@ -202,10 +219,16 @@ std::string egress_json(const EgressTracker& t, const NameResolver& names, int i
     w.end_array();
     t.anomalies().write(w);
     w.end_object();
-    return w.take();
 }
+}  // namespace
 
 std::string egress_csv(const EgressTracker& t, const NameResolver& names) {
+    std::string out;
+    egress_csv(t, names, [&out](std::string_view chunk) { out.append(chunk); });
+    return out;
+}
+
+void egress_csv(const EgressTracker& t, const NameResolver& names, const TextSink& sink) {
     const bool priced = t.config().price_per_gb > 0;
     std::string out =
         "destination,name,scope,source,frames,frame_bytes,ip_bytes,payload_bytes,destination_frames,"
@@ -230,8 +253,12 @@ std::string egress_csv(const EgressTracker& t, const NameResolver& names) {
                                                                         : std::string());
             out += '\n';
         }
+        if (out.size() >= (1u << 16)) {
+            sink(out);
+            out.clear();
+        }
     }
-    return out;
+    sink(out);
 }
 
 }  // namespace triage

@@ -251,9 +251,26 @@ HandshakeReport HandshakeTracker::report() const {
     return r;
 }
 
+namespace {
+void write_handshake_json(const HandshakeTracker& t, JsonWriter& w);
+}  // namespace
+
 std::string handshake_json(const HandshakeTracker& t, int indent) {
-    const HandshakeReport r = t.report();
     JsonWriter w(indent);
+    write_handshake_json(t, w);
+    return w.take();
+}
+
+void handshake_json(const HandshakeTracker& t, const std::function<void(std::string_view)>& sink) {
+    JsonWriter w(2, sink);
+    w.set_compact_depth(2);  // one line per connection, server and anomaly
+    write_handshake_json(t, w);
+    w.finish();
+}
+
+namespace {
+void write_handshake_json(const HandshakeTracker& t, JsonWriter& w) {
+    const HandshakeReport r = t.report();
     w.begin_object();
     w.key("summary").begin_object();
     w.field("connections", r.connections);
@@ -355,10 +372,16 @@ std::string handshake_json(const HandshakeTracker& t, int indent) {
     }
     w.end_array();
     w.end_object();
-    return w.take();
 }
+}  // namespace
 
 std::string handshake_csv(const HandshakeTracker& t) {
+    std::string out;
+    handshake_csv(t, [&out](std::string_view chunk) { out.append(chunk); });
+    return out;
+}
+
+void handshake_csv(const HandshakeTracker& t, const std::function<void(std::string_view)>& sink) {
     std::string out =
         "stream,client,client_port,server,server_port,first_syn_frame,syn_frame,synack_frame,last_synack_frame,"
         "ack_frame,syn_count,synack_count,server_leg_ms,client_leg_ms,rtt_ms,connect_ms,network_leg,outcome,"
@@ -376,8 +399,12 @@ std::string handshake_csv(const HandshakeTracker& t) {
                ms(h.has_rtt(), h.rtt()) + ',' + ms(h.has_connect(), h.connect()) + ',' +
                (nl == NetworkLeg::unclear ? "" : to_string(nl)) + ',' + to_string(h.outcome()) + ',' +
                (h.negative_time() ? "negative_time" : "") + '\n';
+        if (out.size() >= (1u << 16)) {
+            sink(out);
+            out.clear();
+        }
     }
-    return out;
+    sink(out);
 }
 
 }  // namespace triage

@@ -5,7 +5,7 @@
 namespace triage {
 
 void JsonWriter::newline() {
-    if (indent_ <= 0) return;
+    if (indent_ <= 0 || (!first_.empty() && first_.back().compact)) return;
     out_ += '\n';
     out_.append(first_.size() * static_cast<std::size_t>(indent_), ' ');
 }
@@ -16,47 +16,59 @@ void JsonWriter::before_value() {
         return;
     }
     if (!first_.empty()) {
-        if (!first_.back()) out_ += ',';
-        first_.back() = false;
+        if (!first_.back().first) out_ += ',';
+        first_.back().first = false;
         newline();
     }
 }
 
-JsonWriter& JsonWriter::begin_object() {
+void JsonWriter::open(char c) {
     before_value();
-    out_ += '{';
-    first_.push_back(true);
+    out_ += c;
+    first_.push_back(Level{true, first_.size() >= compact_depth_});
+}
+
+void JsonWriter::close(char c) {
+    const Level level = first_.back();
+    first_.pop_back();
+    if (!level.first && !level.compact) newline();
+    out_ += c;
+    if (sink_ && out_.size() >= (1u << 16)) {
+        sink_(out_);
+        out_.clear();
+    }
+}
+
+JsonWriter& JsonWriter::begin_object() {
+    open('{');
     return *this;
 }
 
 JsonWriter& JsonWriter::end_object() {
-    const bool empty = first_.back();
-    first_.pop_back();
-    if (!empty) newline();
-    out_ += '}';
+    close('}');
     if (first_.empty() && indent_ > 0) out_ += '\n';
     return *this;
 }
 
 JsonWriter& JsonWriter::begin_array() {
-    before_value();
-    out_ += '[';
-    first_.push_back(true);
+    open('[');
     return *this;
 }
 
 JsonWriter& JsonWriter::end_array() {
-    const bool empty = first_.back();
-    first_.pop_back();
-    if (!empty) newline();
-    out_ += ']';
+    close(']');
     return *this;
+}
+
+void JsonWriter::finish() {
+    if (sink_ && !out_.empty()) sink_(out_);
+    out_.clear();
 }
 
 JsonWriter& JsonWriter::key(std::string_view k) {
     before_value();
     escape_to(out_, k);
-    out_ += indent_ > 0 ? ": " : ":";
+    out_ += indent_ > 0 && !(first_.back().compact) ? ": " : ":";
     after_key_ = true;
     return *this;
 }

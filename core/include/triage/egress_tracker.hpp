@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -94,5 +95,9 @@ constexpr std::size_t kMaxPortsPerDestination = 20;
 
 std::string egress_json(const EgressTracker& t, const NameResolver& names, int indent = 2);
 std::string egress_csv(const EgressTracker& t, const NameResolver& names);
+// Streaming forms: the text goes to `sink` in chunks; one line per source and port.
+using TextSink = std::function<void(std::string_view)>;
+void egress_json(const EgressTracker& t, const NameResolver& names, const TextSink& sink);
+void egress_csv(const EgressTracker& t, const NameResolver& names, const TextSink& sink);
 
 }  // namespace triage

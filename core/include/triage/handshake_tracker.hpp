@@ -6,7 +6,9 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -128,5 +130,8 @@ private:
 
 std::string handshake_json(const HandshakeTracker& t, int indent = 2);
 std::string handshake_csv(const HandshakeTracker& t);
+// Streaming forms: the text goes to `sink` in chunks.
+void handshake_json(const HandshakeTracker& t, const std::function<void(std::string_view)>& sink);
+void handshake_csv(const HandshakeTracker& t, const std::function<void(std::string_view)>& sink);
 
 }  // namespace triage

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,7 +14,15 @@ namespace triage {
 
 class JsonWriter {
 public:
-    explicit JsonWriter(int indent = 2) : indent_(indent) {}
+    // Output goes to a string (take()) or, with a sink, out in chunks as it
+    // is written (finish() flushes the rest): a report of a million
+    // connections is never held in memory whole.
+    using Sink = std::function<void(std::string_view)>;
+    explicit JsonWriter(int indent = 2, Sink sink = nullptr) : sink_(std::move(sink)), indent_(indent) {}
+    // Containers opened deeper than `depth` are written on one line (for
+    // long lists of small records).
+    void set_compact_depth(std::size_t depth) { compact_depth_ = depth; }
+    void finish();
 
     JsonWriter& begin_object();
     JsonWriter& end_object();
@@ -57,8 +66,16 @@ public:
 private:
     void before_value();
     void newline();
+    void open(char c);
+    void close(char c);
+    struct Level {
+        bool first = true;  // no element written yet
+        bool compact = false;
+    };
+    Sink sink_;
     std::string out_;
-    std::vector<bool> first_;  // per open container: no element written yet
+    std::vector<Level> first_;  // per open container
+    std::size_t compact_depth_ = SIZE_MAX;
     bool after_key_ = false;
     int indent_;
 };
