@@ -133,7 +133,7 @@ def main():
              f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, tshark "
              f"{subprocess.run(['tshark', '--version'], capture_output=True, text=True).stdout.split()[2]}, "
              f"median of {a.repeat} runs (min–max in brackets). Ratios are to the no-op tap on the same capture "
-             "(the cost of Wireshark's dissection alone). Command: `bench/bench.py "
+             "(the cost of Wireshark's dissection alone). Command: `bench/run.sh "
              f"--packets {a.packets} --syns {a.syns} --repeat {a.repeat}`.", ""]
     summary = {}
     for cname, cap in captures:

@@ -95,10 +95,30 @@ bool CidrSet::parse(std::string_view list, std::string* error) {
         pos = end + 1;
     }
     nets_ = std::move(nets);
+    index();
     return true;
 }
 
+void CidrSet::index() {
+    v4_.clear();
+    for (const Cidr& c : nets_) {
+        if (!c.network.is_v4()) continue;
+        const std::uint8_t* b = c.network.bytes();
+        const std::uint32_t net =
+            std::uint32_t{b[0]} << 24 | std::uint32_t{b[1]} << 16 | std::uint32_t{b[2]} << 8 | b[3];
+        const std::uint32_t mask = c.prefix == 0 ? 0 : ~std::uint32_t{0} << (32 - c.prefix);
+        v4_.emplace_back(net, mask);
+    }
+}
+
 bool CidrSet::contains(const IpAddress& a) const {
+    if (a.is_v4()) {
+        const std::uint8_t* b = a.bytes();
+        const std::uint32_t v = std::uint32_t{b[0]} << 24 | std::uint32_t{b[1]} << 16 | std::uint32_t{b[2]} << 8 | b[3];
+        for (const auto& [net, mask] : v4_)
+            if ((v & mask) == net) return true;
+        return false;
+    }
     for (const auto& n : nets_)
         if (n.contains(a)) return true;
     return false;

@@ -207,3 +207,18 @@ def test_tree_form(tshark):
     assert "Triage/Unwanted Protocols:" in p.stdout
     row = [l for l in p.stdout.splitlines() if l.strip().startswith("telnet [critical]")][0]
     assert int(row.split()[2]) == tshark.count(EXAMPLE, "telnet")
+
+
+@pytest.mark.parametrize("line", ['telnet,high\n', '"telnet","high"\n'])
+def test_malformed_policy_file_line_is_named(tshark, line):
+    """Wireshark's UAT reader names the file, the line and the missing field;
+    the statistic still runs (with the built-in policy)."""
+    tshark.write_config("triage_unwanted_protocols", line)
+    try:
+        p = tshark.run("-r", tshark.capture(shared_capture("cs_telnet.pcap")), "-q", "-z", "triage_unwanted,json")
+    finally:
+        tshark.remove_config("triage_unwanted_protocols")
+    assert "Error loading table 'Triage unwanted protocols': triage_unwanted_protocols:1: expecting field reason" \
+        in p.stderr
+    import json
+    assert [a["protocol"] for a in json.loads(p.stdout)["alerts"]] == ["telnet"]

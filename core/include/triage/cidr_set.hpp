@@ -1,8 +1,10 @@
 // A list of IPv4/IPv6 networks in CIDR notation, with membership tests.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "triage/ip_address.hpp"
@@ -30,7 +32,11 @@ public:
     bool empty() const { return nets_.empty(); }
 
 private:
+    void index();
     std::vector<Cidr> nets_;
+    // IPv4 networks as (network, mask) in host order: the per-packet test is
+    // a few AND/compare instructions.
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> v4_;
 };
 
 // Private, shared, link-local, unique-local and loopback ranges.
