@@ -5,6 +5,8 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,22 @@ void register_cli(CliStat* stat);
 // One stderr line per kind of anomaly, so that a script reading only stdout
 // still leaves a trace in its logs.
 void warn_anomalies(const char* stat, const AnomalyLog& log);
+
+// The state of each open tree of one statistic: a 4.0 stats_tree has no
+// user-data pointer, and the GUI can have several dialogs open at once.
+template <typename State>
+class TreeStates {
+public:
+    void put(stats_tree* st, std::unique_ptr<State> state) { map_[st] = std::move(state); }
+    State* find(stats_tree* st) {
+        const auto it = map_.find(st);
+        return it == map_.end() ? nullptr : it->second.get();
+    }
+    void erase(stats_tree* st) { map_.erase(st); }
+
+private:
+    std::map<stats_tree*, std::unique_ptr<State>> map_;
+};
 
 // Registers a tap listener; returns an error message (empty on success).
 std::string attach(const char* tap, void* data, const std::string& filter, guint flags, tap_reset_cb reset,

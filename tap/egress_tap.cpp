@@ -194,10 +194,7 @@ struct TreeState {
     EgressTracker tracker;
     int directions = 0, destinations = 0;
 };
-std::map<stats_tree*, std::unique_ptr<TreeState>>& trees() {
-    static std::map<stats_tree*, std::unique_ptr<TreeState>> m;
-    return m;
-}
+TreeStates<TreeState> g_trees;
 
 // stats_tree counters are gint: stop at the limit, and say so in the tree.
 bool g_clamped = false;
@@ -220,18 +217,18 @@ void tree_init(stats_tree* st) {
         for (const std::string& msg : prefs::egress_errors())
             stats_tree_create_node(st, msg.c_str(), e, STAT_DT_INT, FALSE);
     }
-    trees()[st] = std::move(state);
+    g_trees.put(st, std::move(state));
 }
 
 void tree_cleanup(stats_tree* st) {
-    trees().erase(st);
+    g_trees.erase(st);
 }
 
 tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t*, const void*, tap_flags_t) {
-    auto it = trees().find(st);
+    TreeState* state = g_trees.find(st);
     const EgressFrame* f = collected(pinfo);
-    if (it == trees().end() || !f) return TAP_PACKET_DONT_REDRAW;
-    TreeState& s = *it->second;
+    if (!state || !f) return TAP_PACKET_DONT_REDRAW;
+    TreeState& s = *state;
     s.tracker.add(*f);
     const Direction d = s.tracker.classify(f->src, f->dst);
     stats_tree_manip_node_int(MN_SET, st, to_string(d), s.directions, FALSE, clamp(s.tracker.total(d).frame_bytes));

@@ -99,10 +99,7 @@ struct TreeState {
     };
     std::map<std::string, ServerOutcomes> server_outcomes;
 };
-std::map<stats_tree*, std::unique_ptr<TreeState>>& trees() {
-    static std::map<stats_tree*, std::unique_ptr<TreeState>> m;
-    return m;
-}
+TreeStates<TreeState> g_trees;
 
 void tree_init(stats_tree* st) {
     auto state = std::make_unique<TreeState>();
@@ -118,11 +115,11 @@ void tree_init(stats_tree* st) {
     for (std::size_t i = 0; i < h.size(); ++i)
         stats_tree_create_node(st, h.label(i).c_str(), state->histogram, STAT_DT_INT, FALSE);
     state->servers = stats_tree_create_node(st, kServers, 0, STAT_DT_INT, TRUE);
-    trees()[st] = std::move(state);
+    g_trees.put(st, std::move(state));
 }
 
 void tree_cleanup(stats_tree* st) {
-    trees().erase(st);
+    g_trees.erase(st);
 }
 
 double ms(Nanos ns) {
@@ -130,10 +127,10 @@ double ms(Nanos ns) {
 }
 
 tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t*, const void* data, tap_flags_t) {
-    auto it = trees().find(st);
+    TreeState* state = g_trees.find(st);
     TcpSegment seg;
-    if (it == trees().end() || !to_segment(pinfo, data, &seg)) return TAP_PACKET_DONT_REDRAW;
-    TreeState& s = *it->second;
+    if (!state || !to_segment(pinfo, data, &seg)) return TAP_PACKET_DONT_REDRAW;
+    TreeState& s = *state;
     const HandshakeUpdate up = s.tracker.add(seg);
     if (!up.handshake) return TAP_PACKET_DONT_REDRAW;
     const Handshake& h = *up.handshake;

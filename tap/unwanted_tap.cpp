@@ -108,10 +108,7 @@ struct TreeState {
     int alerts = 0;
     std::vector<std::uint32_t> hits;
 };
-std::map<stats_tree*, std::unique_ptr<TreeState>>& trees() {
-    static std::map<stats_tree*, std::unique_ptr<TreeState>> m;
-    return m;
-}
+TreeStates<TreeState> g_trees;
 
 void tree_init(stats_tree* st) {
     auto state = std::make_unique<TreeState>();
@@ -122,17 +119,17 @@ void tree_init(stats_tree* st) {
         for (const std::string& msg : prefs::policy_errors())
             stats_tree_create_node(st, msg.c_str(), e, STAT_DT_INT, FALSE);
     }
-    trees()[st] = std::move(state);
+    g_trees.put(st, std::move(state));
 }
 
 void tree_cleanup(stats_tree* st) {
-    trees().erase(st);
+    g_trees.erase(st);
 }
 
 tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t* edt, const void*, tap_flags_t) {
-    auto it = trees().find(st);
-    if (it == trees().end()) return TAP_PACKET_DONT_REDRAW;
-    TreeState& s = *it->second;
+    TreeState* state = g_trees.find(st);
+    if (!state) return TAP_PACKET_DONT_REDRAW;
+    TreeState& s = *state;
     unwanted_hits(pinfo, edt ? edt->tvb : nullptr, &s.hits, rpc_program_of(pinfo));
     if (s.hits.empty()) return TAP_PACKET_DONT_REDRAW;
     const FrameInfo f = frame_info(pinfo);

@@ -66,12 +66,6 @@ std::vector<Alert> AlertTracker::alerts(const std::vector<Rule>& rules) const {
     return out;
 }
 
-namespace {
-const char* transport_name(std::uint8_t t) {
-    return t == 6 ? "tcp" : t == 17 ? "udp" : "other";
-}
-}  // namespace
-
 std::string unwanted_json(const CompiledPolicy& policy, const AlertTracker& t, const std::vector<std::string>& errors,
                           int indent) {
     JsonWriter w(indent);

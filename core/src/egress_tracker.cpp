@@ -94,10 +94,6 @@ std::vector<const Destination*> EgressTracker::destinations() const {
 
 namespace {
 
-const char* transport_name(std::uint8_t t) {
-    return t == 6 ? "tcp" : t == 17 ? "udp" : "other";
-}
-
 void volume_fields(JsonWriter& w, const Volume& v) {
     w.field("frames", v.frames);
     w.field("frame_bytes", v.frame_bytes);

@@ -45,6 +45,11 @@ private:
     Family family_ = Family::none;
 };
 
+// "tcp", "udp" or "other" for an IP protocol number.
+inline const char* transport_name(std::uint8_t ip_proto) {
+    return ip_proto == 6 ? "tcp" : ip_proto == 17 ? "udp" : "other";
+}
+
 struct IpAddressHash {
     std::size_t operator()(const IpAddress& a) const { return a.hash(); }
 };
