@@ -51,11 +51,8 @@ int dissect(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) {
     proto_item* top = proto_tree_add_item(tree, prefs::proto_id(), tvb, 0, 0, ENC_NA);
     proto_item_set_generated(top);
     proto_tree* t = proto_item_add_subtree(top, ett_triage);
-    for (std::size_t i = 0; i < hits.size(); ++i) {
-        bool dup = false;
-        for (std::size_t j = 0; j < i; ++j) dup = dup || hits[j] == hits[i];
-        if (dup) continue;
-        const Rule& r = rules[hits[i]];
+    for (std::uint32_t h : hits) {
+        const Rule& r = rules[h];
         proto_item* pi = proto_tree_add_string(t, hf_unwanted, tvb, 0, 0, r.protocol.c_str());
         proto_item_set_generated(pi);
         proto_item_set_generated(proto_tree_add_string(t, hf_severity, tvb, 0, 0, to_string(r.severity)));

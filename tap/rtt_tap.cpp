@@ -87,6 +87,7 @@ constexpr const char* kServerLeg = "Server leg: SYN to SYN-ACK (ms)";
 constexpr const char* kClientLeg = "Client leg: SYN-ACK to ACK (ms)";
 constexpr const char* kServers = "Servers";
 constexpr const char* kRetries = "SYN retransmissions";
+const LogHistogram kBuckets;  // only its bucket bounds and labels are used
 constexpr const char* kAnomalies = "Anomalies: negative time";
 
 struct TreeState {
@@ -111,9 +112,8 @@ void tree_init(stats_tree* st) {
     stats_tree_create_node(st, kServerLeg, 0, STAT_DT_FLOAT, FALSE);
     stats_tree_create_node(st, kClientLeg, 0, STAT_DT_FLOAT, FALSE);
     state->histogram = stats_tree_create_node(st, kHistogram, 0, STAT_DT_INT, TRUE);
-    const LogHistogram h;
-    for (std::size_t i = 0; i < h.size(); ++i)
-        stats_tree_create_node(st, h.label(i).c_str(), state->histogram, STAT_DT_INT, FALSE);
+    for (std::size_t i = 0; i < kBuckets.size(); ++i)
+        stats_tree_create_node(st, kBuckets.label(i).c_str(), state->histogram, STAT_DT_INT, FALSE);
     state->servers = stats_tree_create_node(st, kServers, 0, STAT_DT_INT, TRUE);
     g_trees.put(st, std::move(state));
 }
@@ -160,9 +160,8 @@ tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t
         avg_stat_node_add_value_float(st, kRtt, 0, FALSE, ms(h.rtt()));
         avg_stat_node_add_value_float(st, kServerLeg, 0, FALSE, ms(h.server_leg()));
         avg_stat_node_add_value_float(st, kClientLeg, 0, FALSE, ms(h.client_leg()));
-        const LogHistogram hist;
         tick_stat_node(st, kHistogram, 0, TRUE);
-        tick_stat_node(st, hist.label(hist.bucket_of(h.rtt())).c_str(), s.histogram, FALSE);
+        tick_stat_node(st, kBuckets.label(kBuckets.bucket_of(h.rtt())).c_str(), s.histogram, FALSE);
         const int server_id = stats_tree_parent_id_by_name(st, server.c_str());
         avg_stat_node_add_value_float(st, kRtt, server_id, FALSE, ms(h.rtt()));
         avg_stat_node_add_value_float(st, kServerLeg, server_id, FALSE, ms(h.server_leg()));

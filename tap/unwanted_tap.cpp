@@ -135,11 +135,8 @@ tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t
     const FrameInfo f = frame_info(pinfo);
     const auto& rules = prefs::policy().rules();
     tick_stat_node(st, kAlerts, 0, TRUE);
-    for (std::size_t i = 0; i < s.hits.size(); ++i) {
-        bool dup = false;
-        for (std::size_t j = 0; j < i; ++j) dup = dup || s.hits[j] == s.hits[i];
-        if (dup) continue;
-        const Rule& r = rules[s.hits[i]];
+    for (std::uint32_t h : s.hits) {
+        const Rule& r = rules[h];
         const std::string name = r.protocol + " [" + to_string(r.severity) + "]";
         const int proto_node = tick_stat_node(st, name.c_str(), s.alerts, TRUE);
         increase_stat_node(st, "Bytes", proto_node, FALSE, static_cast<gint>(f.frame_len));

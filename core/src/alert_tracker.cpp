@@ -13,7 +13,6 @@ void AlertTracker::hit(std::uint32_t rule, const FrameInfo& in) {
         have_last_ = true;
         last_frame_ = f.frame;
         rules_this_frame_.clear();
-        ++frames_with_alerts_;
     }
     if (std::find(rules_this_frame_.begin(), rules_this_frame_.end(), rule) != rules_this_frame_.end()) return;
     rules_this_frame_.push_back(rule);

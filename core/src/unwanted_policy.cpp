@@ -276,6 +276,11 @@ std::vector<std::string> CompiledPolicy::compile(const Policy& policy, const Res
 
 void CompiledPolicy::match(const int* layers, std::size_t n, std::uint8_t transport, std::uint16_t sport,
                            std::uint16_t dport, std::vector<std::uint32_t>* hits) {
+    // Each rule once per frame, however many layers carry its protocol
+    // (tunnels, an RPC program named twice).
+    const auto hit = [hits](std::uint32_t rule) {
+        if (std::find(hits->begin(), hits->end(), rule) == hits->end()) hits->push_back(rule);
+    };
     bool above_transport = false, app_seen = false;
     for (std::size_t i = 0; i < n; ++i) {
         const int id = layers[i];
@@ -286,13 +291,13 @@ void CompiledPolicy::match(const int* layers, std::size_t n, std::uint8_t transp
         const std::int32_t v = uid < by_id_.size() ? by_id_[uid] : kNone;
         if (above_transport && !is_transport && !ignored) app_seen = true;
         if (v >= 0) {
-            hits->push_back(static_cast<std::uint32_t>(v));
+            hit(static_cast<std::uint32_t>(v));
         } else if (v == kNone && policy_.mode == PolicyMode::allow && above_transport && !is_transport && !ignored) {
             const std::string name = resolver_.name_of ? resolver_.name_of(id) : std::to_string(id);
             rules_.push_back(
                 Rule{name, "not-allowed", "application protocol not in the allow-list", policy_.allowlist_severity});
             slot(id) = static_cast<std::int32_t>(rules_.size() - 1);
-            hits->push_back(static_cast<std::uint32_t>(rules_.size() - 1));
+            hit(static_cast<std::uint32_t>(rules_.size() - 1));
         }
         if (is_transport) above_transport = true;
     }
@@ -302,8 +307,7 @@ void CompiledPolicy::match(const int* layers, std::size_t n, std::uint8_t transp
         const PortRule& p = policy_.port_rules[i];
         if (p.severity == Severity::allow) continue;
         if (p.transport != PortRule::Transport::any && static_cast<std::uint8_t>(p.transport) != transport) continue;
-        if ((sport >= p.low && sport <= p.high) || (dport >= p.low && dport <= p.high))
-            hits->push_back(port_rule_index_[i]);
+        if ((sport >= p.low && sport <= p.high) || (dport >= p.low && dport <= p.high)) hit(port_rule_index_[i]);
     }
 }
 

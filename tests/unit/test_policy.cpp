@@ -154,3 +154,11 @@ TEST(AlertTracker, AggregatesPerRuleAndConversation) {
     const std::string j = unwanted_json(p, t, {}, 0);
     EXPECT_NE(j.find(R"("protocol":"telnet","category":"cleartext-login","severity":"critical")"), std::string::npos);
 }
+
+TEST(Policy, EachRuleOncePerFrame) {
+    CompiledPolicy p;
+    p.compile(Policy{}, resolver());
+    // Telnet seen twice (a tunnel), portmap twice (RPC program named by the tap too).
+    EXPECT_EQ(names(p, {1, 2, 3, 5, 2, 3, 5}), std::vector<std::string>{"telnet"});
+    EXPECT_EQ(names(p, {1, 2, 4, 13, 13}), std::vector<std::string>{"portmap"});
+}

@@ -47,7 +47,6 @@ public:
     void hit(std::uint32_t rule, const FrameInfo& f);
     // Alerts ordered most severe first, then most bytes.
     std::vector<Alert> alerts(const std::vector<Rule>& rules) const;
-    std::uint64_t frames_with_alerts() const { return frames_with_alerts_; }
     // Every frame the statistic sees, for timestamp anomalies.
     void frame_time(std::uint32_t frame, Nanos t) { anomalies_.frame_time(frame, t); }
     const AnomalyLog& anomalies() const { return anomalies_; }
@@ -64,7 +63,6 @@ private:
     std::uint32_t last_frame_ = 0;
     bool have_last_ = false;
     std::vector<std::uint32_t> rules_this_frame_;
-    std::uint64_t frames_with_alerts_ = 0;
 };
 
 std::string unwanted_json(const CompiledPolicy& policy, const AlertTracker& t, const std::vector<std::string>& errors,

@@ -85,7 +85,8 @@ public:
     std::vector<std::string> compile(const Policy& policy, const Resolver& resolver);
 
     // Protocols that dissected a frame, in order; transport 6/17/0 and the
-    // frame's last transport ports. Appends indices into rules() of every hit.
+    // frame's last transport ports. Appends the index into rules() of every
+    // rule that matches, each once.
     void match(const int* layers, std::size_t n, std::uint8_t transport, std::uint16_t sport, std::uint16_t dport,
                std::vector<std::uint32_t>* hits);
     // The rule of a Triage detector (e.g. kTrackerDetector), if it alerts.
