@@ -87,16 +87,16 @@ class Tshark:
     def remove_config(self, name: str):
         (self.config / name).unlink(missing_ok=True)
 
-    def argv(self, args):
-        env = ["env", f"HOME={self.home}", f"WIRESHARK_PLUGIN_DIR={self.plugins}", "LC_ALL=C.UTF-8"]
+    def argv(self, args, program="tshark", extra_env=()):
+        env = ["env", f"HOME={self.home}", f"WIRESHARK_PLUGIN_DIR={self.plugins}", "LC_ALL=C.UTF-8", *extra_env]
         if SANITIZER_PRELOAD:
             # tshark is not instrumented: the sanitizer runtime must come first.
             env += [f"LD_PRELOAD={SANITIZER_PRELOAD}",
                     "ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:exitcode=86",
                     "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"]
         if self.root:
-            return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *env, "tshark", *args]
-        return [*env, "tshark", *args]
+            return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *env, program, *args]
+        return [*env, program, *args]
 
     def run(self, *args, check=True, timeout=300):
         p = subprocess.run(self.argv([str(a) for a in args]), capture_output=True, text=True, timeout=timeout,
@@ -134,6 +134,7 @@ class Tshark:
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "gui: drives Wireshark (Qt) under Xvfb")
     config.addinivalue_line("markers", "no_sanitizer: not run with the ASan runtime preloaded (tshark hangs in "
                                        "-z help, -G plugins/defaultprefs and live capture; valgrind cannot share it)")
 

@@ -1,0 +1,290 @@
+"""Drives the real Wireshark (Qt) under Xvfb the way a person would: mouse and keys.
+
+Wireshark runs as the same unprivileged user as the tshark tests (nobody, when the
+suite runs as root), with its own HOME and the freshly built plugin. There is no
+window manager, so keyboard shortcuts to the menu bar do not reach the window: menus
+are opened by clicking their label. The label positions are read off the screen
+(ink columns of the menu bar), not hard-coded, so a different font still works.
+Dialog buttons are clicked at positions relative to the dialog, which is first given
+a fixed size.
+"""
+
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import time
+
+SCREEN = (1280, 900)
+MENUS = ["File", "Edit", "View", "Go", "Capture", "Analyze", "Statistics", "Telephony", "Wireless", "Tools",
+         "Help"]
+
+
+class GuiError(AssertionError):
+    pass
+
+
+class Xvfb:
+    def __init__(self):
+        r, w = os.pipe()
+        self.proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24",
+                                      "-nolisten", "tcp", "-noreset"], pass_fds=(w,), stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        os.close(w)
+        with os.fdopen(r) as f:
+            number = f.readline().strip()
+        if not number:
+            raise GuiError("Xvfb did not start")
+        self.display = f":{number}"
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+class Wireshark:
+    """One Wireshark window on an Xvfb display, opened on a capture."""
+
+    def __init__(self, runner, capture, display, shots_dir):
+        self.runner = runner  # a conftest.Tshark: HOME, plugin folder, unprivileged user
+        self.display = display
+        self.shots = pathlib.Path(shots_dir)
+        self.shots.mkdir(parents=True, exist_ok=True)
+        self.env = dict(os.environ, DISPLAY=display)
+        runtime = runner.work / "xdg-runtime"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        if runner.root:
+            os.chown(runtime, 65534, 65534)
+        self.log = open(runner.work / "wireshark.log", "w")
+        argv = runner.argv(["-r", runner.capture(capture)], program="wireshark",
+                           extra_env=[f"DISPLAY={display}", f"XDG_RUNTIME_DIR={runtime}"])
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=runner.work)
+        self.main = self.wait_window(re.escape(pathlib.Path(capture).name) + "$", timeout=60)
+        self.xdo("windowmove", self.main, "0", "0")
+        self.xdo("windowsize", self.main, str(SCREEN[0]), str(SCREEN[1] - 40))
+        time.sleep(1.0)
+
+    # ---- X primitives -------------------------------------------------------------------------
+    def xdo(self, *args, check=True):
+        p = subprocess.run(["xdotool", *args], env=self.env, capture_output=True, text=True, timeout=30)
+        if check and p.returncode != 0:
+            raise GuiError(f"xdotool {' '.join(args)}: {p.stderr}")
+        return p.stdout
+
+    def windows(self, pattern):
+        """Visible windows whose title matches the regular expression."""
+        out = self.xdo("search", "--onlyvisible", "--name", pattern, check=False)
+        return [w for w in out.split() if w]
+
+    def title(self, wid):
+        return self.xdo("getwindowname", wid).strip()
+
+    def geometry(self, wid):
+        out = self.xdo("getwindowgeometry", "--shell", wid)
+        g = dict(line.split("=", 1) for line in out.split())
+        return int(g["X"]), int(g["Y"]), int(g["WIDTH"]), int(g["HEIGHT"])
+
+    def wait_window(self, pattern, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise GuiError(f"wireshark exited ({self.proc.returncode}); log: {self.log_text()}")
+            found = self.windows(pattern)
+            if found:
+                return found[-1]
+            time.sleep(0.3)
+        self.screenshot("failure-" + re.sub(r"\W+", "_", pattern)[:40])
+        raise GuiError(f"no window titled /{pattern}/ after {timeout} s; visible: {self.visible_titles()}")
+
+    def wait_gone(self, wid, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if wid not in self.windows("."):
+                return
+            time.sleep(0.2)
+        raise GuiError(f"window {self.title(wid)!r} did not close")
+
+    def visible_titles(self):
+        return [self.title(w) for w in self.windows(".")]
+
+    def click(self, x, y):
+        self.xdo("mousemove", str(x), str(y), "click", "1")
+        time.sleep(0.4)
+
+    def click_in(self, wid, dx, dy):
+        """Click at an offset inside a window; negative offsets count from the right/bottom edge."""
+        x, y, w, h = self.geometry(wid)
+        self.click(x + (dx if dx >= 0 else w + dx), y + (dy if dy >= 0 else h + dy))
+
+    def keys(self, *keys, pause=0.35):
+        for k in keys:
+            self.xdo("key", k)
+            time.sleep(pause)
+
+    def type(self, text):
+        self.xdo("type", "--delay", "25", text)
+        time.sleep(0.3)
+
+    def place(self, wid, x, y, w, h):
+        self.xdo("windowmove", wid, str(x), str(y))
+        self.xdo("windowsize", wid, str(w), str(h))
+        time.sleep(0.8)
+
+    def screen_gray(self, x, y, w, h):
+        raw = subprocess.run(["import", "-display", self.display, "-window", "root", "-crop", f"{w}x{h}+{x}+{y}",
+                              "-depth", "8", "gray:-"], capture_output=True, timeout=30).stdout
+        if len(raw) != w * h:
+            raise GuiError(f"screen grab returned {len(raw)} bytes, expected {w * h}")
+        return raw
+
+    def screenshot(self, name, wid=None):
+        """PNG of the screen, or of one window's rectangle, into the screenshot folder."""
+        path = self.shots / f"{name}.png"
+        crop = []
+        if wid is not None:
+            x, y, w, h = self.geometry(wid)
+            crop = ["-crop", f"{w}x{h}+{x}+{y}", "+repage"]
+        subprocess.run(["import", "-display", self.display, "-window", "root", *crop, "-colors", "256",
+                        f"png8:{path}"], check=True, timeout=30)
+        return path
+
+    def clipboard(self):
+        return subprocess.run(["xclip", "-o", "-selection", "clipboard"], env=self.env, capture_output=True,
+                              text=True, timeout=10).stdout
+
+    def clear_clipboard(self):
+        subprocess.run(["xclip", "-i", "-selection", "clipboard"], input="", env=self.env, text=True, timeout=10)
+
+    def log_text(self):
+        self.log.flush()
+        return (self.runner.work / "wireshark.log").read_text()[-2000:]
+
+    # ---- Wireshark-level actions --------------------------------------------------------------
+    def menu_labels(self):
+        """x centre of each menu bar label, found from the ink columns of the menu bar."""
+        x0, y0, w, _ = self.geometry(self.main)
+        h = 18
+        raw = self.screen_gray(x0, y0 + 1, w, h)
+        ink = [any(raw[r * w + c] < 110 for r in range(h)) for c in range(w)]
+        words, start, gap = [], None, 0
+        for c, dark in enumerate(ink + [False] * 12):
+            if dark:
+                if start is None:
+                    start = c
+                gap, end = 0, c
+            elif start is not None:
+                gap += 1
+                if gap >= 9:  # wider than any gap inside a word, narrower than between labels
+                    words.append((start + end) // 2 + x0)
+                    start = None
+        if len(words) < len(MENUS):
+            raise GuiError(f"found {len(words)} menu labels, expected {len(MENUS)}")
+        return dict(zip(MENUS, words)), y0 + 10
+
+    def open_menu(self, name):
+        labels, y = self.menu_labels()
+        self.click(labels[name], y)
+
+    def open_triage(self, item_index, title, shot=None):
+        """Statistics ▸ Triage ▸ (item_index-th entry): the Triage submenu is the last entry."""
+        before = set(self.windows("."))
+        self.open_menu("Statistics")
+        self.keys("Up", "Right")
+        self.keys(*["Down"] * item_index)
+        if shot:
+            self.screenshot(shot)
+        self.keys("Return")
+        wid = self.wait_window(re.escape(f"Wireshark · {title} · "))
+        if wid in before:
+            raise GuiError(f"{title}: no new window opened")
+        return wid
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+class StatsDialog:
+    """A Statistics ▸ Triage dialog (Wireshark's stats_tree dialog), resized to a known layout."""
+
+    # Offsets from the bottom-right corner of a dialog of this size, as laid out by Qt.
+    SIZE = (980, 560)
+    COPY = (-236, -24)
+    SAVE_AS = (-144, -24)
+    APPLY = (-52, -55)
+    FILTER = (400, -55)
+
+    def __init__(self, gui: Wireshark, wid):
+        self.gui, self.wid = gui, wid
+        gui.place(wid, 150, 120, *self.SIZE)
+
+    def copy_text(self):
+        self.gui.clear_clipboard()
+        self.gui.click_in(self.wid, *self.COPY)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            text = self.gui.clipboard()
+            if text.strip():
+                return text
+            time.sleep(0.3)
+        raise GuiError("Copy put nothing on the clipboard")
+
+    def apply_filter(self, expression):
+        self.gui.click_in(self.wid, *self.FILTER)
+        self.gui.keys("ctrl+a", "BackSpace")
+        self.gui.type(expression)
+        self.gui.click_in(self.wid, *self.APPLY)
+        time.sleep(1.5)
+
+    def save_as(self, path):
+        self.gui.click_in(self.wid, *self.SAVE_AS)
+        dialog = self.gui.wait_window("Save Statistics As")
+        _, _, _, h = self.gui.geometry(dialog)
+        # The file-name box has the focus in Qt's own file dialog.
+        self.gui.type(str(path))
+        self.gui.keys("Return")
+        self.gui.wait_gone(dialog)
+        deadline = time.time() + 10
+        while time.time() < deadline and not pathlib.Path(path).exists():
+            time.sleep(0.3)
+        return pathlib.Path(path).read_text()
+
+    def close(self):
+        self.gui.click_in(self.wid, -52, -24)
+        self.gui.wait_gone(self.wid)
+
+
+def parse_stats_tree(text):
+    """Rows of a stats_tree text dump as {path: (count, average, min, max)}; order-free, since the GUI sorts.
+
+    Rate and burst columns are left out: they depend on the capture duration only.
+    """
+    rows, stack, name_width = {}, [], None
+    for line in text.splitlines():
+        if line.startswith("Topic / Item"):
+            name_width = line.index("Count")
+            continue
+        if name_width is None or not line.strip() or line[0] in "-=":
+            continue
+        name, values = line[:name_width].rstrip(), line[name_width:].split()
+        indent = len(name) - len(name.lstrip(" "))
+        stack = stack[:indent] + [name.strip()]
+        path = "/".join(stack)
+        if path in rows:
+            raise ValueError(f"duplicate row {path}")
+        # count, average, min, max where the row has them; rate and burst columns depend on timing only
+        rows[path] = tuple(values[:4]) if len(values) >= 8 else tuple(values[:1])
+    if name_width is None:
+        raise ValueError("no stats_tree table in the text")
+    return rows
+
+
+def have_gui_tools():
+    return all(shutil.which(t) for t in ("wireshark", "Xvfb", "xdotool", "import", "xclip"))
