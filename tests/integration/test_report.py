@@ -48,14 +48,16 @@ def run_report(tshark, inputs, *args, extra=(), check=True):
     return p
 
 
-def render(page, tmp_path, screenshot=None, height=3400):
+def render(page, tmp_path, screenshot=None, height=2400):
     """The DOM after scripts ran, and Chromium's console lines."""
     base = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium'}"]
     p = subprocess.run([*base, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
     console = [l for l in p.stderr.splitlines() if ":CONSOLE" in l]
     if screenshot:
-        subprocess.run([*base, f"--window-size=1200,{height}", f"--screenshot={screenshot}", page.as_uri()],
+        raw = tmp_path / "shot.png"
+        subprocess.run([*base, f"--window-size=1200,{height}", f"--screenshot={raw}", page.as_uri()],
                        capture_output=True, timeout=120, check=True)
+        subprocess.run(["convert", raw, "-colors", "256", f"png8:{screenshot}"], check=True, timeout=60)
     return p.stdout, console
 
 
