@@ -56,5 +56,5 @@ include(CPack)
 add_custom_target(deb
   COMMAND ${CMAKE_CPACK_COMMAND} -G DEB --config "${CMAKE_BINARY_DIR}/CPackConfig.cmake"
   WORKING_DIRECTORY "${CMAKE_BINARY_DIR}"
-  DEPENDS triage
   COMMENT "Building the Debian package in ${CMAKE_BINARY_DIR}/package")
+add_dependencies(deb triage)

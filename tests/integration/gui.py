@@ -237,16 +237,23 @@ class StatsDialog:
         raise GuiError("Copy put nothing on the clipboard")
 
     def apply_filter(self, expression):
+        """Type a display filter, press Apply; returns once the table (read with Copy) has changed."""
+        before = self.copy_text()
         self.gui.click_in(self.wid, *self.FILTER)
         self.gui.keys("ctrl+a", "BackSpace")
         self.gui.type(expression)
         self.gui.click_in(self.wid, *self.APPLY)
-        time.sleep(1.5)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            after = self.copy_text()
+            if after != before:
+                return after
+            time.sleep(0.5)
+        raise GuiError(f"the table did not change after applying {expression!r}")
 
     def save_as(self, path):
         self.gui.click_in(self.wid, *self.SAVE_AS)
         dialog = self.gui.wait_window("Save Statistics As")
-        _, _, _, h = self.gui.geometry(dialog)
         # The file-name box has the focus in Qt's own file dialog.
         self.gui.type(str(path))
         self.gui.keys("Return")
