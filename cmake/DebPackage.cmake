@@ -45,9 +45,13 @@ set(CPACK_DEBIAN_PACKAGE_DEPENDS
     "${_triage_libws_pkg} (>= ${Wireshark_MAJOR_VERSION}.${Wireshark_MINOR_VERSION}), ${_triage_libws_pkg} (<< ${_triage_ws_next}), python3")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "tshark | wireshark-qt")
 set(CPACK_DEBIAN_PACKAGE_ENHANCES "wireshark-qt, tshark")
+# libc6, libstdc++6, libglib2.0-0 … from the binary itself: CPack needs dpkg-shlibdeps (dpkg-dev) and file.
 find_program(_triage_shlibdeps dpkg-shlibdeps)
-if(_triage_shlibdeps)
-  set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # libc6, libstdc++6, libglib2.0-0 from the binary itself
+find_program(_triage_file file)
+if(_triage_shlibdeps AND _triage_file)
+  set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+else()
+  message(STATUS "dpkg-shlibdeps or file missing: the .deb will list only libwireshark and python3 as dependencies")
 endif()
 set(CPACK_STRIP_FILES ON)
 set(CPACK_OUTPUT_FILE_PREFIX "${CMAKE_BINARY_DIR}/package")

@@ -18,4 +18,4 @@ BUILD_PACKAGES=(cmake g++ make pkg-config wireshark-dev tshark)
 TEST_PACKAGES=(libgtest-dev python3 python3-pytest valgrind clang clang-format libclang-rt-14-dev
     wireshark-qt xvfb xdotool imagemagick xclip fonts-dejavu-core  # GUI tests under Xvfb
     chromium                                                       # the HTML report, rendered headless
-    dpkg-dev)                                                      # the .deb (dpkg-shlibdeps)
+    dpkg-dev file)                                                 # the .deb (dpkg-shlibdeps)

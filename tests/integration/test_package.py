@@ -63,6 +63,7 @@ def test_metadata_names_the_wireshark_abi(deb):
     assert f"{lib} (>= {major}.{minor})" in deps
     assert f"{lib} (<< {major}.{int(minor) + 1}~)" in deps
     assert "python3" in deps
+    assert any(d.startswith("libc6 ") for d in deps), "shared-library dependencies (dpkg-shlibdeps) missing"
 
 
 def test_contents(deb):
