@@ -42,6 +42,34 @@ def system_plugin_dir():
     return ""
 
 
+def unprivileged(argv):
+    """argv run as nobody when the suite runs as root (Wireshark ignores personal plugins for root)."""
+    if os.geteuid() == 0:
+        return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *argv]
+    return list(argv)
+
+
+def json_documents(text):
+    """The concatenated JSON documents of several -z ...,json statistics."""
+    dec, docs, i = json.JSONDecoder(), [], 0
+    while True:
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i >= len(text):
+            return docs
+        doc, i = dec.raw_decode(text, i)
+        docs.append(doc)
+
+
+def by_kind(docs):
+    """{"rtt"|"unwanted"|"egress": document}"""
+    out = {}
+    for d in docs:
+        k = "rtt" if "connections" in d else "unwanted" if "alerts" in d else "egress"
+        out[k] = d
+    return out
+
+
 class Tshark:
     def __init__(self, workdir: pathlib.Path):
         self.work = workdir
@@ -94,9 +122,7 @@ class Tshark:
             env += [f"LD_PRELOAD={SANITIZER_PRELOAD}",
                     "ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:exitcode=86",
                     "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"]
-        if self.root:
-            return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *env, program, *args]
-        return [*env, program, *args]
+        return unprivileged([*env, program, *args])
 
     def run(self, *args, check=True, timeout=300):
         p = subprocess.run(self.argv([str(a) for a in args]), capture_output=True, text=True, timeout=timeout,

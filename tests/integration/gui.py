@@ -16,6 +16,8 @@ import shutil
 import subprocess
 import time
 
+from conftest import NOBODY
+
 SCREEN = (1280, 900)
 MENUS = ["File", "Edit", "View", "Go", "Capture", "Analyze", "Statistics", "Telephony", "Wireless", "Tools",
          "Help"]
@@ -55,7 +57,7 @@ class Wireshark:
         runtime = runner.work / "xdg-runtime"
         runtime.mkdir(mode=0o700, exist_ok=True)
         if runner.root:
-            os.chown(runtime, 65534, 65534)
+            os.chown(runtime, NOBODY, NOBODY)
         self.log = open(runner.work / "wireshark.log", "w")
         argv = runner.argv(["-r", runner.capture(capture)], program="wireshark",
                            extra_env=[f"DISPLAY={display}", f"XDG_RUNTIME_DIR={runtime}"])
@@ -220,6 +222,7 @@ class StatsDialog:
     SAVE_AS = (-144, -24)
     APPLY = (-52, -55)
     FILTER = (400, -55)
+    CLOSE = (-52, -24)
 
     def __init__(self, gui: Wireshark, wid):
         self.gui, self.wid = gui, wid
@@ -264,7 +267,7 @@ class StatsDialog:
         return pathlib.Path(path).read_text()
 
     def close(self):
-        self.gui.click_in(self.wid, -52, -24)
+        self.gui.click_in(self.wid, *self.CLOSE)
         self.gui.wait_gone(self.wid)
 
 

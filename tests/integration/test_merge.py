@@ -7,22 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import ROOT, shared_capture
-from test_robustness import json_documents
+from conftest import ROOT, by_kind, json_documents, shared_capture
 
 MERGE = ROOT / "tools" / "triage-merge"
 BATCH = ROOT / "tools" / "triage-batch"
 CAPTURES = ["cs_telnet.pcap", "zeek_irc-basic.pcap", "cs_http_espn.pcapng", "zeek_ftp_ipv6.pcap",
             "ndpi_nfsv3.pcap", "sv_rdp-003.pcap"]
 ALL = ("-z", "triage_rtt,json", "-z", "triage_unwanted,json", "-z", "triage_egress,json")
-
-
-def by_kind(docs):
-    out = {}
-    for d in docs:
-        k = "rtt" if "connections" in d else "unwanted" if "alerts" in d else "egress"
-        out[k] = d
-    return out
 
 
 def approx(a, b, where):

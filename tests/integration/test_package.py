@@ -13,7 +13,7 @@ import tempfile
 
 import pytest
 
-from conftest import BUILD, EXAMPLE, NOBODY, system_plugin_dir
+from conftest import BUILD, EXAMPLE, NOBODY, system_plugin_dir, unprivileged
 
 pytestmark = pytest.mark.no_sanitizer  # packages the plain build
 
@@ -82,9 +82,7 @@ def test_contents(deb):
 
 
 def as_nobody(argv, home):
-    if os.geteuid() == 0:
-        return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "env", f"HOME={home}", *argv]
-    return ["env", f"HOME={home}", *argv]
+    return unprivileged(["env", f"HOME={home}", *argv])
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="dpkg -i needs root (CI runs as root)")

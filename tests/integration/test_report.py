@@ -5,7 +5,6 @@ the other test files check against tshark's fields); the page must load with no
 console message and no reference outside itself.
 """
 
-import json
 import os
 import pathlib
 import re
@@ -16,7 +15,7 @@ import sys
 
 import pytest
 
-from conftest import BUILD, EXAMPLE, ROOT, shared_capture
+from conftest import BUILD, EXAMPLE, ROOT, by_kind, json_documents, shared_capture
 
 REPORT = ROOT / "tools" / "triage-report"
 SHOTS = pathlib.Path(os.environ.get("TRIAGE_SCREENSHOTS", BUILD / "screenshots"))
@@ -64,16 +63,7 @@ def render(page, tmp_path, screenshot=None, height=2400):
 def stats(tshark, capture, opts=()):
     p = tshark.run("-r", tshark.capture(capture), "-q", *opts, "-z", "triage_rtt,json", "-z", "triage_unwanted,json",
                    "-z", "triage_egress,json")
-    dec, i, docs = json.JSONDecoder(), 0, []
-    text = p.stdout
-    while i < len(text):
-        while i < len(text) and text[i].isspace():
-            i += 1
-        if i < len(text):
-            d, i = dec.raw_decode(text, i)
-            docs.append(d)
-    kinds = {"connections": "rtt", "alerts": "unwanted", "destinations": "egress"}
-    return {kinds[k]: d for d in docs for k in kinds if k in d}
+    return by_kind(json_documents(p.stdout))
 
 
 def svg(dom, svg_id):
@@ -89,11 +79,17 @@ def example_report(tshark, tmp_path_factory):
     return out, p
 
 
-def test_example_report_renders_without_console_messages(example_report, tmp_path):
-    page, _ = example_report
+@pytest.fixture(scope="module")
+def example_rendered(example_report, tmp_path_factory):
+    """The example page's DOM and console lines in Chromium; its screenshot for the README."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     shot = SHOTS / "report.png"
-    dom, console = render(page, tmp_path, screenshot=shot)
+    dom, console = render(example_report[0], tmp_path_factory.mktemp("chromium"), screenshot=shot)
+    return dom, console, shot
+
+
+def test_example_report_renders_without_console_messages(example_rendered):
+    dom, console, shot = example_rendered
     assert console == []
     root = re.search(r"<html[^>]*>", dom).group(0)
     assert 'data-ready="1"' in root, "the page's script did not run to the end"
@@ -101,9 +97,8 @@ def test_example_report_renders_without_console_messages(example_report, tmp_pat
     assert shot.stat().st_size > 50_000
 
 
-def test_charts_have_one_bar_per_value(example_report, tshark, tmp_path):
-    page, _ = example_report
-    dom, _ = render(page, tmp_path)
+def test_charts_have_one_bar_per_value(example_rendered, tshark):
+    dom = example_rendered[0]
     truth = stats(tshark, EXAMPLE)
     rtt, egress, unwanted = truth["rtt"], truth["egress"], truth["unwanted"]
 

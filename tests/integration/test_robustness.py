@@ -12,22 +12,10 @@ import time
 
 import pytest
 
-from conftest import EXAMPLE, NOBODY, all_shared_captures, shared_capture
+from conftest import EXAMPLE, NOBODY, all_shared_captures, json_documents, shared_capture
 
 ALL = ("-z", "triage_rtt,json", "-z", "triage_unwanted,json", "-z", "triage_egress,json")
 MUTATIONS = int(os.environ.get("TRIAGE_MUTATIONS", "3"))
-
-
-def json_documents(text):
-    """The concatenated JSON documents of several -z ...,json statistics."""
-    dec, docs, i = json.JSONDecoder(), [], 0
-    while True:
-        while i < len(text) and text[i].isspace():
-            i += 1
-        if i >= len(text):
-            return docs
-        doc, i = dec.raw_decode(text, i)
-        docs.append(doc)
 
 
 def shuffle_times(src, dst, rng):
