@@ -129,18 +129,20 @@ class TcpConn:
         return t + server_leg + client_leg
 
     def client_data(self, t, payload: bytes, mss=1448):
-        for i in range(0, len(payload), mss):
-            chunk = payload[i:i + mss]
-            self._send(t, True, PSH | ACK, chunk)
-            self.cseq += len(chunk)
-            t += 0.0001
-        return t
+        return self._data(t, True, payload, mss)
 
     def server_data(self, t, payload: bytes, mss=1448):
+        return self._data(t, False, payload, mss)
+
+    def _data(self, t, from_client, payload, mss):
+        """PSH/ACK segments of at most mss bytes, 0.1 ms apart; returns the time after the last."""
         for i in range(0, len(payload), mss):
             chunk = payload[i:i + mss]
-            self._send(t, False, PSH | ACK, chunk)
-            self.sseq += len(chunk)
+            self._send(t, from_client, PSH | ACK, chunk)
+            if from_client:
+                self.cseq += len(chunk)
+            else:
+                self.sseq += len(chunk)
             t += 0.0001
         return t
 
