@@ -1,18 +1,25 @@
 // Plugin entry: what Wireshark looks up in triage.so, and the order in which
 // the protocol (preferences, fields, postdissector) and the taps register.
-#include "dissectors/unwanted_postdissector.hpp"
+#include "dissectors/postdissector.hpp"
 #include "plugins/prefs.hpp"
 #include "plugins/ws.hpp"
 #include "tap/taps.hpp"
 
 // C++ gives const globals internal linkage: these need extern "C" and the
 // single-declaration form to be exported (see docs/wireshark-4.0-plugin-facts).
-extern "C" WS_DLL_PUBLIC_DEF const gchar plugin_version[] = TRIAGE_VERSION;
+extern "C" WS_DLL_PUBLIC_DEF const char plugin_version[] = TRIAGE_VERSION;
 extern "C" WS_DLL_PUBLIC_DEF const int plugin_want_major = TRIAGE_WS_MAJOR;
 extern "C" WS_DLL_PUBLIC_DEF const int plugin_want_minor = TRIAGE_WS_MINOR;
 
 extern "C" {
 WS_DLL_PUBLIC void plugin_register(void);
+#if TRIAGE_WS_AT_LEAST(4, 2)
+// What `tshark -G plugins` shows as the plugin's type (4.2+).
+WS_DLL_PUBLIC uint32_t plugin_describe(void);
+uint32_t plugin_describe(void) {
+    return WS_PLUGIN_DESC_DISSECTOR | WS_PLUGIN_DESC_TAP_LISTENER;
+}
+#endif
 }
 
 namespace triage::ws {
@@ -26,15 +33,16 @@ namespace {
 
 void register_protoinfo() {
     triage::prefs::register_protocol();
-    triage::dissectors::register_unwanted_fields();
+    triage::dissectors::register_fields();
 }
 
 void register_handoff() {
     triage::prefs::register_handoff();
-    triage::dissectors::register_unwanted_handoff();
+    triage::dissectors::register_handoff();
 }
 
 void register_tap_listeners() {
+    triage::dissectors::register_helper_listener();
     triage::tap::register_rtt();
     triage::tap::register_unwanted();
     triage::tap::register_egress();

@@ -17,9 +17,11 @@ const char* g_local_networks = kDefaultLocalNetworks;
 const char* g_platform_endpoints = kDefaultPlatformEndpoints;
 const char* g_price = "0";
 gint g_mode = static_cast<gint>(PolicyMode::deny);
-gboolean g_use_builtin = TRUE;
+ws::pref_bool g_use_builtin = TRUE;
 gint g_allowlist_severity = static_cast<gint>(Severity::medium);
-gboolean g_utp_heuristic = TRUE;
+// Off by default, as in Wireshark: Triage changes no Wireshark-wide setting
+// unless asked to.
+ws::pref_bool g_utp_heuristic = FALSE;
 
 const enum_val_t kModeValues[] = {
     {"deny", "Alert on the listed protocols (deny-list)", static_cast<gint>(PolicyMode::deny)},
@@ -31,11 +33,11 @@ const enum_val_t kSeverityValues[] = {{"low", "Low", static_cast<gint>(Severity:
                                       {"critical", "Critical", static_cast<gint>(Severity::critical)},
                                       {nullptr, nullptr, 0}};
 
-EgressConfig g_egress = EgressConfig::defaults();
-std::vector<std::string> g_egress_errors;
-CompiledPolicy g_policy;
-std::vector<std::string> g_policy_errors;
-unsigned g_generation = 0;
+int g_triage_tap = -1;
+// Replaced (never modified) when a preference changes; sessions keep the
+// snapshot they started with.
+std::shared_ptr<Settings> g_settings =
+    std::make_shared<Settings>(Settings{EgressConfig::defaults(), {}, std::make_shared<CompiledPolicy>(), {}, {}});
 
 // ---- UAT: unwanted protocols -------------------------------------------
 struct ProtoRec {
@@ -66,7 +68,7 @@ void proto_rec_free(void* r) {
     g_free(p->reason);
 }
 
-gboolean proto_rec_update(void* r, char** err) {
+ws::uat_bool proto_rec_update(void* r, char** err) {
     const auto* p = static_cast<const ProtoRec*>(r);
     PolicyEntry e;
     std::string msg;
@@ -131,7 +133,7 @@ bool port_rule_of(const PortRec* p, PortRule* out, std::string* msg) {
                            s_or_empty(p->severity), s_or_empty(p->reason), out, msg);
 }
 
-gboolean port_rec_update(void* r, char** err) {
+ws::uat_bool port_rec_update(void* r, char** err) {
     PortRule rule;
     std::string msg;
     if (!port_rule_of(static_cast<const PortRec*>(r), &rule, &msg)) {
@@ -146,12 +148,11 @@ void report_all(const std::vector<std::string>& errors) {
     for (const std::string& e : errors) report_failure("Triage: %s", e.c_str());
 }
 
-void compile_policy() {
+void compile_policy(Settings* out) {
     Policy p;
     p.mode = static_cast<PolicyMode>(g_mode);
     p.use_defaults = g_use_builtin;
     p.allowlist_severity = static_cast<Severity>(g_allowlist_severity);
-    g_policy_errors.clear();
     for (guint i = 0; i < g_n_proto_recs; ++i) {
         const ProtoRec& r = g_proto_recs[i];
         PolicyEntry e;
@@ -159,7 +160,7 @@ void compile_policy() {
         if (Policy::make_entry(s_or_empty(r.protocol), s_or_empty(r.severity), s_or_empty(r.reason), &e, &msg))
             p.entries.push_back(e);
         else
-            g_policy_errors.push_back(msg);
+            out->policy_errors.push_back(msg);
     }
     for (guint i = 0; i < g_n_port_recs; ++i) {
         PortRule rule;
@@ -167,55 +168,106 @@ void compile_policy() {
         if (port_rule_of(&g_port_recs[i], &rule, &msg))
             p.port_rules.push_back(rule);
         else
-            g_policy_errors.push_back(msg);
+            out->policy_errors.push_back(msg);
     }
     CompiledPolicy::Resolver resolver{[](const std::string& name) { return proto_get_id_by_filter_name(name.c_str()); },
                                       [](int id) {
                                           const char* n = proto_get_protocol_filter_name(id);
                                           return std::string(n ? n : "?");
                                       }};
-    for (std::string& e : g_policy.compile(p, resolver)) g_policy_errors.push_back(std::move(e));
-    ++g_generation;
+    out->policy = std::make_shared<CompiledPolicy>();
+    for (std::string& e : out->policy->compile(p, resolver)) out->policy_errors.push_back(std::move(e));
 }
 
-void compile_egress() {
-    g_egress_errors.clear();
+void compile_egress(Settings* out) {
     EgressConfig cfg = EgressConfig::defaults();
     std::string err;
     if (!cfg.local_networks.parse(s_or_empty(g_local_networks), &err))
-        g_egress_errors.push_back("triage.local_networks: " + err);
+        out->egress_errors.push_back("triage.local_networks: " + err);
     if (!cfg.platform_endpoints.parse(s_or_empty(g_platform_endpoints), &err))
-        g_egress_errors.push_back("triage.platform_endpoints: " + err);
+        out->egress_errors.push_back("triage.platform_endpoints: " + err);
     if (!parse_price(s_or_empty(g_price), &cfg.price_per_gb, &err)) {
-        g_egress_errors.push_back(err);
+        out->egress_errors.push_back(err);
         cfg.price_per_gb = 0;
     }
-    g_egress = std::move(cfg);
+    out->egress = std::move(cfg);
 }
 
-// Wireshark ships the BitTorrent-over-uTP heuristic disabled; without it uTP
-// is only "data". Enable it when the policy alerts on bt-utp (preference).
-void enable_utp_heuristic() {
-    if (!g_utp_heuristic || g_mode != static_cast<gint>(PolicyMode::deny)) return;
-    bool wanted = false;
-    for (const PolicyEntry& e : g_policy.entries_in_force())
-        wanted = wanted || (e.protocol == "bt-utp" && e.severity != Severity::allow);
-    if (!wanted) return;
-    if (heur_dtbl_entry_t* h = find_heur_dissector_by_unique_short_name("bt_utp_udp")) h->enabled = TRUE;
+constexpr const char* kUtpHeuristic = "bt_utp_udp";
+
+bool policy_wants_utp(const CompiledPolicy& policy) {
+    if (policy.policy().mode != PolicyMode::deny) return false;
+    for (const PolicyEntry& e : policy.entries_in_force())
+        if (e.protocol == "bt-utp" && e.severity != Severity::allow) return true;
+    return false;
+}
+
+// Wireshark ships the BitTorrent-over-uTP heuristic disabled (false
+// positives); without it uTP is only "data". Triage turns it on only while
+// the user's triage.utp_heuristic preference asks for it and the policy
+// alerts on bt-utp, and puts back what was there when that stops.
+void apply_utp_heuristic(const CompiledPolicy& policy) {
+    static bool changed = false, previous = false;
+    heur_dtbl_entry_t* h = find_heur_dissector_by_unique_short_name(kUtpHeuristic);
+    if (!h) return;
+    const bool want = g_utp_heuristic && policy_wants_utp(policy);
+    if (want && !changed) {
+        previous = h->enabled;
+        changed = true;
+        h->enabled = TRUE;
+    } else if (!want && changed) {
+        h->enabled = previous;
+        changed = false;
+    }
+}
+
+void recompile(bool egress, bool policy) {
+    auto next = std::make_shared<Settings>(*g_settings);
+    if (egress) {
+        next->egress_errors.clear();
+        compile_egress(next.get());
+    }
+    if (policy) {
+        next->policy_errors.clear();
+        compile_policy(next.get());
+    }
+    g_settings = std::move(next);
+    apply_utp_heuristic(*g_settings->policy);
 }
 
 void apply_prefs() {
-    compile_egress();
-    compile_policy();
-    enable_utp_heuristic();
-    report_all(g_egress_errors);
-    report_all(g_policy_errors);
+    recompile(true, true);
+    report_all(g_settings->egress_errors);
+    report_all(g_settings->policy_errors);
 }
 
 void uat_changed() {
-    compile_policy();
-    enable_utp_heuristic();
-    report_all(g_policy_errors);
+    recompile(false, true);
+    report_all(g_settings->policy_errors);
+}
+
+// Entries that can never alert as Wireshark is set up now: user entries in
+// `warnings`, built-in ones in `notes`.
+void policy_warnings(const CompiledPolicy& policy, std::vector<std::string>* warnings,
+                     std::vector<std::string>* notes) {
+    if (policy.policy().mode != PolicyMode::deny) return;
+    for (const PolicyEntry& e : policy.entries_in_force()) {
+        if (e.severity == Severity::allow) continue;
+        std::vector<std::string>* out = e.builtin ? notes : warnings;
+        const int id = proto_get_id_by_filter_name(e.protocol.c_str());
+        if (id >= 0 && !proto_is_protocol_enabled(find_protocol_by_id(id)))
+            out->push_back("policy entry \"" + e.protocol +
+                           "\": the protocol is disabled in Wireshark (Analyze > Enabled Protocols, or "
+                           "--enable-protocol " +
+                           e.protocol + "), so it can never alert");
+        if (e.protocol == "bt-utp") {
+            heur_dtbl_entry_t* h = find_heur_dissector_by_unique_short_name(kUtpHeuristic);
+            if (h && !h->enabled)
+                out->push_back(
+                    "policy entry \"bt-utp\": Wireshark's BitTorrent-over-uTP heuristic is off, so uTP is seen only "
+                    "as data; turn it on with -o triage.utp_heuristic:TRUE or --enable-heuristic bt_utp_udp");
+        }
+    }
 }
 
 }  // namespace
@@ -223,25 +275,24 @@ void uat_changed() {
 int proto_id() {
     return g_proto;
 }
-const EgressConfig& egress_config() {
-    return g_egress;
+int triage_tap() {
+    return g_triage_tap;
 }
-const std::vector<std::string>& egress_errors() {
-    return g_egress_errors;
+const Settings& current() {
+    return *g_settings;
 }
-CompiledPolicy& policy() {
-    return g_policy;
-}
-const std::vector<std::string>& policy_errors() {
-    return g_policy_errors;
-}
-unsigned policy_generation() {
-    return g_generation;
+std::shared_ptr<const Settings> snapshot() {
+    auto s = std::make_shared<Settings>(*g_settings);
+    s->policy_warnings.clear();
+    s->policy_notes.clear();
+    policy_warnings(*s->policy, &s->policy_warnings, &s->policy_notes);
+    return s;
 }
 
 void register_protocol() {
     g_proto = proto_register_protocol("Triage", "Triage", "triage");
-    module_t* m = prefs_register_protocol(g_proto, apply_prefs);
+    module_t* m = prefs_register_protocol(g_proto, ws::guard<apply_prefs>);
+    g_triage_tap = register_tap("triage");
 
     prefs_register_static_text_preference(m, "egress_heading", "Outbound volume (-z triage_egress)",
                                           "Settings of the Outbound Volume statistic");
@@ -270,8 +321,9 @@ void register_protocol() {
                                    "table entries override it, severity \"allow\" removes an entry",
                                    &g_use_builtin);
     prefs_register_bool_preference(m, "utp_heuristic", "Detect BitTorrent over uTP",
-                                   "Enable Wireshark's BitTorrent uTP heuristic (off by default in Wireshark) while "
-                                   "the policy alerts on bt-utp",
+                                   "Turn on Wireshark's BitTorrent-over-uTP heuristic (bt_utp_udp, off by default in "
+                                   "Wireshark because of false positives) while the policy alerts on bt-utp; turning "
+                                   "this off puts back the heuristic's previous state",
                                    &g_utp_heuristic);
     prefs_register_enum_preference(m, "allowlist_severity", "Allow-list alert severity",
                                    "Severity of alerts for protocols outside the allow-list", &g_allowlist_severity,
@@ -281,9 +333,10 @@ void register_protocol() {
         UAT_FLD_CSTRING(triage_proto, protocol, "Protocol", "Wireshark filter name, e.g. telnet, bittorrent, ftp"),
         UAT_FLD_CSTRING(triage_proto, severity, "Severity", "allow, low, medium, high or critical"),
         UAT_FLD_CSTRING(triage_proto, reason, "Reason", "Why it is unwanted (shown in alerts)"), UAT_END_FIELDS};
-    uat_t* proto_uat = uat_new("Triage unwanted protocols", sizeof(ProtoRec), "triage_unwanted_protocols", TRUE,
-                               &g_proto_recs, &g_n_proto_recs, UAT_AFFECTS_DISSECTION, nullptr, proto_rec_copy,
-                               proto_rec_update, proto_rec_free, uat_changed, nullptr, proto_fields);
+    uat_t* proto_uat =
+        uat_new("Triage unwanted protocols", sizeof(ProtoRec), "triage_unwanted_protocols", TRUE, &g_proto_recs,
+                &g_n_proto_recs, UAT_AFFECTS_DISSECTION, nullptr, proto_rec_copy, ws::guard<proto_rec_update>,
+                proto_rec_free, ws::guard<uat_changed>, nullptr, proto_fields);
     prefs_register_uat_preference(m, "unwanted_protocols", "Unwanted protocols",
                                   "Protocols the policy forbids (deny mode) or allows (allow mode)", proto_uat);
 
@@ -295,17 +348,15 @@ void register_protocol() {
         UAT_FLD_CSTRING(triage_port, reason, "Reason", "Why it is unwanted"),
         UAT_END_FIELDS};
     uat_t* port_uat = uat_new("Triage port rules", sizeof(PortRec), "triage_port_rules", TRUE, &g_port_recs,
-                              &g_n_port_recs, UAT_AFFECTS_DISSECTION, nullptr, port_rec_copy, port_rec_update,
-                              port_rec_free, uat_changed, nullptr, port_fields);
+                              &g_n_port_recs, UAT_AFFECTS_DISSECTION, nullptr, port_rec_copy,
+                              ws::guard<port_rec_update>, port_rec_free, ws::guard<uat_changed>, nullptr, port_fields);
     prefs_register_uat_preference(m, "port_rules", "Port rules",
                                   "Ports to alert on when Wireshark does not identify the protocol", port_uat);
 }
 
 void register_handoff() {
     // Prefs may never be applied when no preference is set: compile once here.
-    compile_egress();
-    compile_policy();
-    enable_utp_heuristic();
+    recompile(true, true);
 }
 
 }  // namespace triage::prefs

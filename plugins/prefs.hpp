@@ -1,7 +1,8 @@
 // Triage's protocol registration (the "triage" preferences module, UATs) and
-// the settings they hold, validated and compiled for the taps.
+// the settings they hold, validated and compiled for the producer and taps.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,18 +12,26 @@
 namespace triage::prefs {
 
 int proto_id();
+// Triage's own tap ("triage"): one FrameRecord per frame, queued by the postdissector.
+int triage_tap();
 
-// Egress settings in force (defaults where a preference is invalid).
-const EgressConfig& egress_config();
-// Messages about invalid egress preferences (empty when all are valid).
-const std::vector<std::string>& egress_errors();
+// Settings as they were when taken; never changed afterwards (a preference
+// change makes a new object). The compiled policy is shared with the producer,
+// which may append allow-list rules to it while dissecting.
+struct Settings {
+    EgressConfig egress;                       // defaults where a preference is invalid
+    std::vector<std::string> egress_errors;    // invalid egress preferences
+    std::shared_ptr<CompiledPolicy> policy;    // never null
+    std::vector<std::string> policy_errors;    // invalid policy entries (skipped)
+    std::vector<std::string> policy_warnings;  // user entries that cannot match as things stand (stderr too)
+    std::vector<std::string> policy_notes;     // built-in entries that cannot match (in the output only)
+};
 
-// The compiled unwanted-protocol policy; match() may extend it (allow-list mode).
-CompiledPolicy& policy();
-const std::vector<std::string>& policy_errors();
-// Bumped whenever the policy is recompiled: rule indices from an older
-// generation are meaningless.
-unsigned policy_generation();
+// The settings in force (what the producer matches with).
+const Settings& current();
+// A snapshot for a statistic session: the settings in force plus warnings
+// about Wireshark's state now (disabled protocols, heuristics that are off).
+std::shared_ptr<const Settings> snapshot();
 
 void register_protocol();  // proto_register_* phase
 void register_handoff();   // proto_reg_handoff_* phase

@@ -30,6 +30,7 @@ extern "C" {
 #include <type_traits>
 #include <vector>
 
+#include "plugins/ws_compat.hpp"
 #include "triage/ip_address.hpp"
 #include "triage/stats.hpp"
 

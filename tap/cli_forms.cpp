@@ -19,7 +19,7 @@ std::deque<Registration>& registrations() {
     return regs;
 }
 
-void on_arg(const char* arg, void* userdata) {
+ws::stat_tap_init_result on_arg(const char* arg, void* userdata) {
     auto* stat = static_cast<CliStat*>(userdata);
     StatArg parsed;
     std::string error;
@@ -32,6 +32,7 @@ void on_arg(const char* arg, void* userdata) {
     }
     error = stat->start(parsed);
     if (!error.empty()) fail(error);
+    TRIAGE_STAT_TAP_INIT_OK;
 }
 
 }  // namespace

@@ -11,10 +11,11 @@ tap_packet_status noop(void*, packet_info*, epan_dissect_t*, const void*, tap_fl
     return TAP_PACKET_DONT_REDRAW;
 }
 
-void start(const char*, void*) {
+ws::stat_tap_init_result start(const char*, void*) {
     static char key;
     const std::string err = attach("frame", &key, "", TL_REQUIRES_NOTHING, nullptr, noop, nullptr, nullptr);
     if (!err.empty()) fail("triage_null: " + err);
+    TRIAGE_STAT_TAP_INIT_OK;
 }
 
 stat_tap_ui g_ui{REGISTER_STAT_GROUP_GENERIC, "Triage benchmark baseline", "triage_null", start, 0, nullptr};

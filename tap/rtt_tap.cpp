@@ -55,12 +55,17 @@ void session_draw(void* p) {
     else
         handshake_csv(s->tracker, to_stdout);
     std::fflush(stdout);
+    // One line for all handshakes with negative times; they are listed in "anomalies".
+    std::uint64_t negative = 0;
+    const Handshake* first = nullptr;
     for (const Handshake& h : s->tracker.handshakes())
-        if (h.negative_time())
-            std::fprintf(stderr,
-                         "triage_rtt: warning: timestamps go backwards in the handshake of tcp.stream %u "
-                         "(frames %u..%u); it is reported as an anomaly, not in the statistics\n",
-                         h.stream, h.first_syn_frame, h.ack_frame);
+        if (h.negative_time() && negative++ == 0) first = &h;
+    if (first)
+        std::fprintf(stderr,
+                     "triage_rtt: warning: timestamps go backwards in %llu handshake%s (first: tcp.stream %u, "
+                     "frames %u..%u); reported as anomalies, not in the statistics\n",
+                     static_cast<unsigned long long>(negative), negative == 1 ? "" : "s", first->stream,
+                     first->first_syn_frame, first->ack_frame);
     warn_anomalies("triage_rtt", s->tracker.anomalies());
 }
 
@@ -176,7 +181,7 @@ CliStat g_cli{"triage_rtt", "Triage Handshake RTT", {"tree", "json", "csv"}, sta
 }  // namespace
 
 void register_rtt() {
-    stats_tree_register_plugin("tcp", "triage_rtt", "Triage/Handshake RTT",
+    stats_tree_register_plugin("tcp", "triage_rtt", TRIAGE_MENU("Handshake RTT"),
                                TL_REQUIRES_NOTHING | (ST_SORT_COL_NAME << ST_FLG_SRTCOL_SHIFT), ws::guard<tree_packet>,
                                ws::guard<tree_init>, ws::guard<tree_cleanup>);
     register_cli(&g_cli);

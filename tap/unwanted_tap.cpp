@@ -1,80 +1,75 @@
-// Unwanted protocols: the frame tap (queued after every dissector of the frame
-// has run, so pinfo->layers is complete) feeds the core AlertTracker.
+// Unwanted protocols: listens to Triage's own tap, whose FrameRecord carries
+// the policy rules that hit the frame (matched once, by the postdissector,
+// which also marks them as triage.unwanted fields: -Y triage.unwanted selects
+// exactly the frames counted here). Each session owns its settings snapshot.
+//
+// Listeners ask for a protocol tree: some dissectors (HTTP in 4.0) dissect
+// differently without one, and the counts must not depend on what else runs.
 #include <cstdio>
-#include <map>
 #include <memory>
 #include <string>
 
 #include "plugins/prefs.hpp"
 #include "plugins/ws.hpp"
 #include "tap/cli_forms.hpp"
-#include "tap/frame_facts.hpp"
 #include "tap/taps.hpp"
+#include "triage/frame_record.hpp"
 
 namespace triage::tap {
 namespace {
 
-// ---- ONC-RPC program per frame ------------------------------------------------
-// Wireshark shows an RPC program's protocol (mount, nfs, portmap ...) on NULL
-// procedure calls and empty replies without running the program's dissector,
-// so pinfo->layers lacks it; the rpc tap names the program of every message.
-struct RpcProgram {
-    std::uint32_t frame = 0;
-    int proto = -1;
-    int users = 0;
-};
-RpcProgram g_rpc;
+constexpr guint kFlags = TL_REQUIRES_PROTO_TREE;
 
-void rpc_reset(void*) {
-    g_rpc.frame = 0;
-    g_rpc.proto = -1;
+// The record's hits, if they were matched against this session's policy.
+const FrameRecord* record_for(const void* data, const prefs::Settings& settings, AnomalyLog* anomalies) {
+    const auto* r = static_cast<const FrameRecord*>(data);
+    if (!r) return nullptr;
+    if (r->policy != settings.policy.get()) {
+        // The policy changed while this session ran without a retap: its
+        // rule numbers mean something else. Say so rather than miscount.
+        anomalies->add("policy_changed", r->frame, "the policy changed during the run; frame not counted");
+        return nullptr;
+    }
+    return r;
 }
 
-tap_packet_status on_rpc(void*, packet_info* pinfo, epan_dissect_t*, const void* data, tap_flags_t) {
-    const auto* call = static_cast<const rpc_call_info_value*>(data);
-    if (!call || !rpc_progs) return TAP_PACKET_DONT_REDRAW;
-    const auto* prog =
-        static_cast<const rpc_prog_info_value*>(g_hash_table_lookup(rpc_progs, GUINT_TO_POINTER(call->prog)));
-    g_rpc.frame = pinfo->num;
-    g_rpc.proto = prog ? prog->proto_id : -1;
-    return TAP_PACKET_DONT_REDRAW;
-}
-
-std::string rpc_acquire() {
-    if (g_rpc.users++ > 0) return {};
-    static char key;
-    return attach("rpc", &key, "", TL_REQUIRES_NOTHING, ws::guard<rpc_reset>, ws::guard<on_rpc>, nullptr, nullptr);
-}
-
-int rpc_program_of(const packet_info* pinfo) {
-    return g_rpc.frame == pinfo->num ? g_rpc.proto : -1;
+void warn_policy(const char* stat, const prefs::Settings& settings) {
+    for (const std::string& w : settings.policy_warnings) std::fprintf(stderr, "%s: warning: %s\n", stat, w.c_str());
 }
 
 struct Session {
     std::string form;
+    std::shared_ptr<const prefs::Settings> settings;
     AlertTracker tracker;
-    std::vector<std::uint32_t> hits;
 };
 
 void session_reset(void* p) {
-    static_cast<Session*>(p)->tracker.clear();
+    auto* s = static_cast<Session*>(p);
+    s->settings = prefs::snapshot();
+    s->tracker.clear();
 }
 
-tap_packet_status session_packet(void* p, packet_info* pinfo, epan_dissect_t* edt, const void*, tap_flags_t) {
+tap_packet_status session_packet(void* p, packet_info*, epan_dissect_t*, const void* data, tap_flags_t) {
     auto* s = static_cast<Session*>(p);
-    s->tracker.frame_time(pinfo->num, ws::to_nanos(pinfo->abs_ts));
-    unwanted_hits(pinfo, edt ? edt->tvb : nullptr, &s->hits, rpc_program_of(pinfo));
-    if (s->hits.empty()) return TAP_PACKET_DONT_REDRAW;
-    const FrameInfo f = frame_info(pinfo);
-    for (std::uint32_t rule : s->hits) s->tracker.hit(rule, f);
+    const auto* raw = static_cast<const FrameRecord*>(data);
+    if (!raw) return TAP_PACKET_DONT_REDRAW;
+    s->tracker.frame_time(raw->frame, raw->time);
+    const FrameRecord* r = record_for(data, *s->settings, &s->tracker.anomalies_mut());
+    if (!r || r->hits.empty()) return TAP_PACKET_DONT_REDRAW;
+    const FrameInfo f = r->alert_frame();
+    for (std::uint32_t rule : r->hits) s->tracker.hit(rule, f);
     return TAP_PACKET_REDRAW;
 }
 
 void session_draw(void* p) {
     auto* s = static_cast<Session*>(p);
-    const std::string out = unwanted_json(prefs::policy(), s->tracker, prefs::policy_errors());
+    const prefs::Settings& cfg = *s->settings;
+    std::vector<std::string> warnings = cfg.policy_warnings;
+    warnings.insert(warnings.end(), cfg.policy_notes.begin(), cfg.policy_notes.end());
+    const std::string out = unwanted_json(*cfg.policy, s->tracker, cfg.policy_errors, warnings);
     std::fwrite(out.data(), 1, out.size(), stdout);
     std::fflush(stdout);
+    warn_policy("triage_unwanted", cfg);
     warn_anomalies("triage_unwanted", s->tracker.anomalies());
 }
 
@@ -83,16 +78,15 @@ void session_finish(void* p) {
 }
 
 std::string start_session(const StatArg& arg) {
-    if (!prefs::policy_errors().empty()) {
+    auto settings = prefs::snapshot();
+    if (!settings->policy_errors.empty()) {
         std::string msg = "triage_unwanted: the policy has errors:";
-        for (const std::string& e : prefs::policy_errors()) msg += "\n  " + e;
+        for (const std::string& e : settings->policy_errors) msg += "\n  " + e;
         return msg;
     }
-    std::string err = rpc_acquire();
-    if (!err.empty()) return "triage_unwanted: " + err;
-    auto* s = new Session{arg.form, {}, {}};
-    err = attach("frame", s, arg.filter, TL_REQUIRES_NOTHING, ws::guard<session_reset>, ws::guard<session_packet>,
-                 ws::guard<session_draw>, ws::guard<session_finish>);
+    auto* s = new Session{arg.form, settings, {}};
+    const std::string err = attach("triage", s, arg.filter, kFlags, ws::guard<session_reset>, ws::guard<session_packet>,
+                                   ws::guard<session_draw>, ws::guard<session_finish>);
     if (!err.empty()) {
         delete s;
         return "triage_unwanted: " + err;
@@ -103,21 +97,26 @@ std::string start_session(const StatArg& arg) {
 // ---- stats_tree -------------------------------------------------------------
 constexpr const char* kAlerts = "Unwanted protocols (frames)";
 constexpr const char* kErrors = "Policy errors";
+constexpr const char* kWarnings = "Policy warnings";
 
+// Created by tree_init, which Wireshark calls again on every retap.
 struct TreeState {
+    std::shared_ptr<const prefs::Settings> settings;
+    AnomalyLog anomalies;
     int alerts = 0;
-    std::vector<std::uint32_t> hits;
 };
 TreeStates<TreeState> g_trees;
 
 void tree_init(stats_tree* st) {
     auto state = std::make_unique<TreeState>();
-    rpc_acquire();
+    state->settings = prefs::snapshot();
     state->alerts = stats_tree_create_node(st, kAlerts, 0, STAT_DT_INT, TRUE);
-    if (!prefs::policy_errors().empty()) {
-        const int e = stats_tree_create_node(st, kErrors, 0, STAT_DT_INT, TRUE);
-        for (const std::string& msg : prefs::policy_errors())
-            stats_tree_create_node(st, msg.c_str(), e, STAT_DT_INT, FALSE);
+    for (auto [title, list] :
+         {std::pair{kErrors, &state->settings->policy_errors}, std::pair{kWarnings, &state->settings->policy_warnings},
+          std::pair{kWarnings, &state->settings->policy_notes}}) {
+        if (list->empty()) continue;
+        const int e = stats_tree_create_node(st, title, 0, STAT_DT_INT, TRUE);
+        for (const std::string& msg : *list) stats_tree_create_node(st, msg.c_str(), e, STAT_DT_INT, FALSE);
     }
     g_trees.put(st, std::move(state));
 }
@@ -126,18 +125,18 @@ void tree_cleanup(stats_tree* st) {
     g_trees.erase(st);
 }
 
-tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t* edt, const void*, tap_flags_t) {
+tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, const void* data, tap_flags_t) {
     TreeState* state = g_trees.find(st);
     if (!state) return TAP_PACKET_DONT_REDRAW;
     TreeState& s = *state;
-    unwanted_hits(pinfo, edt ? edt->tvb : nullptr, &s.hits, rpc_program_of(pinfo));
-    if (s.hits.empty()) return TAP_PACKET_DONT_REDRAW;
-    const FrameInfo f = frame_info(pinfo);
-    const auto& rules = prefs::policy().rules();
+    const FrameRecord* r = record_for(data, *s.settings, &s.anomalies);
+    if (!r || r->hits.empty()) return TAP_PACKET_DONT_REDRAW;
+    const FrameInfo f = r->alert_frame();
+    const auto& rules = s.settings->policy->rules();
     tick_stat_node(st, kAlerts, 0, TRUE);
-    for (std::uint32_t h : s.hits) {
-        const Rule& r = rules[h];
-        const std::string name = r.protocol + " [" + to_string(r.severity) + "]";
+    for (std::uint32_t h : r->hits) {
+        const Rule& rule = rules[h];
+        const std::string name = rule.protocol + " [" + to_string(rule.severity) + "]";
         const int proto_node = tick_stat_node(st, name.c_str(), s.alerts, TRUE);
         increase_stat_node(st, "Bytes", proto_node, FALSE, static_cast<gint>(f.frame_len));
         const int hosts = tick_stat_node(st, "Hosts (frames)", proto_node, TRUE);
@@ -153,7 +152,7 @@ CliStat g_cli{"triage_unwanted", "Triage Unwanted Protocols", {"tree", "json"}, 
 }  // namespace
 
 void register_unwanted() {
-    stats_tree_register_plugin("frame", "triage_unwanted", "Triage/Unwanted Protocols", TL_REQUIRES_NOTHING,
+    stats_tree_register_plugin("triage", "triage_unwanted", TRIAGE_MENU("Unwanted Protocols"), kFlags,
                                ws::guard<tree_packet>, ws::guard<tree_init>, ws::guard<tree_cleanup>);
     register_cli(&g_cli);
 }

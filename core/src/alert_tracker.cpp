@@ -66,7 +66,7 @@ std::vector<Alert> AlertTracker::alerts(const std::vector<Rule>& rules) const {
 }
 
 std::string unwanted_json(const CompiledPolicy& policy, const AlertTracker& t, const std::vector<std::string>& errors,
-                          int indent) {
+                          const std::vector<std::string>& warnings, int indent) {
     JsonWriter w(indent);
     w.begin_object();
     w.key("policy").begin_object();
@@ -97,7 +97,13 @@ std::string unwanted_json(const CompiledPolicy& policy, const AlertTracker& t, c
     w.key("errors").begin_array();
     for (const std::string& e : errors) w.value(e);
     w.end_array();
+    w.key("warnings").begin_array();
+    for (const std::string& e : warnings) w.value(e);
+    w.end_array();
     w.end_object();
+    // Frames are counted as Wireshark dissects them with a protocol tree (as
+    // the GUI and -Y show them), whatever else runs: the same in every mode.
+    w.field("dissection", "protocol tree");
 
     w.key("alerts").begin_array();
     const auto& rules = policy.rules();

@@ -1,6 +1,7 @@
 #include "triage/args.hpp"
 
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 
@@ -46,10 +47,14 @@ bool parse_price(std::string_view text, double* out, std::string* error) {
         *out = 0;
         return true;
     }
-    errno = 0;
-    char* end = nullptr;
-    const double v = std::strtod(s.c_str(), &end);
-    if (end == s.c_str() || *end != '\0' || errno == ERANGE || !std::isfinite(v)) {
+    // std::from_chars reads "0.087" whatever LC_NUMERIC says (strtod would
+    // stop at the '.' under a comma-decimal locale).
+    double v = 0;
+    const char* first = s.data();
+    const char* last = s.data() + s.size();
+    if (first != last && *first == '+') ++first;
+    const auto r = std::from_chars(first, last, v, std::chars_format::fixed);
+    if (r.ec != std::errc() || r.ptr != last || !std::isfinite(v)) {
         *error = "triage.egress_price_per_gb: \"" + s + "\" is not a number (use e.g. 0.087)";
         return false;
     }

@@ -1,6 +1,7 @@
 #include "triage/stats.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -64,12 +65,11 @@ void LogHistogram::add(Nanos value) {
 
 std::string LogHistogram::label(std::size_t i) const {
     // Fixed width so that sorting the labels as text sorts them by value.
-    char buf[40];
-    if (i < uppers_.size())
-        std::snprintf(buf, sizeof buf, "<= %7.1f ms", uppers_[i] / 1e6);
-    else
-        std::snprintf(buf, sizeof buf, ">  %7.1f ms", uppers_.back() / 1e6);
-    return buf;
+    // Locale-independent (tshark calls setlocale): never printf("%f").
+    const Nanos upper = i < uppers_.size() ? uppers_[i] : uppers_.back();
+    std::string number = format_double(static_cast<double>(upper) / 1e6, 1);
+    if (number.size() < 7) number.insert(0, 7 - number.size(), ' ');
+    return (i < uppers_.size() ? "<= " : ">  ") + number + " ms";
 }
 
 std::string format_ms(Nanos ns) {
@@ -91,9 +91,11 @@ std::string format_epoch_us(Nanos ns) {
 
 std::string format_double(double v, int decimals) {
     if (!std::isfinite(v)) return "0";
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-    return buf;
+    // std::to_chars ignores the C locale, unlike printf("%f") under LC_NUMERIC=de_DE.
+    char buf[400];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
+    if (r.ec != std::errc()) return "0";
+    return std::string(buf, r.ptr);
 }
 
 }  // namespace triage

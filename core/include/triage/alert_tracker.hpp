@@ -50,6 +50,7 @@ public:
     // Every frame the statistic sees, for timestamp anomalies.
     void frame_time(std::uint32_t frame, Nanos t) { anomalies_.frame_time(frame, t); }
     const AnomalyLog& anomalies() const { return anomalies_; }
+    AnomalyLog& anomalies_mut() { return anomalies_; }
     void clear() { *this = AlertTracker(); }
 
 private:
@@ -65,7 +66,9 @@ private:
     std::vector<std::uint32_t> rules_this_frame_;
 };
 
+// `errors`: invalid policy entries (skipped); `warnings`: entries that cannot
+// alert as Wireshark is set up (a disabled protocol, a heuristic that is off).
 std::string unwanted_json(const CompiledPolicy& policy, const AlertTracker& t, const std::vector<std::string>& errors,
-                          int indent = 2);
+                          const std::vector<std::string>& warnings = {}, int indent = 2);
 
 }  // namespace triage

@@ -1,0 +1,236 @@
+#include "dissectors/postdissector.hpp"
+
+#include <vector>
+
+#include "plugins/prefs.hpp"
+#include "plugins/ws.hpp"
+#include "triage/frame_record.hpp"
+
+namespace triage::dissectors {
+namespace {
+
+int hf_unwanted = -1, hf_severity = -1, hf_reason = -1, hf_category = -1;
+gint ett_triage = -1;
+expert_field ei_low = EI_INIT, ei_medium = EI_INIT, ei_high = EI_INIT, ei_critical = EI_INIT;
+
+// Tap and protocol ids of the dissectors whose public tap data we read;
+// looked up at handoff (they register before any plugin's handoff).
+struct Ids {
+    int ip_tap = -1, ipv6_tap = -1, tcp_tap = -1, udp_tap = -1, rpc_tap = -1, expert_tap = -1;
+    int proto_ip = -1, proto_ipv6 = -1, proto_http = -1;
+};
+Ids g_ids;
+
+expert_field* expert_for(Severity s) {
+    switch (s) {
+        case Severity::low:
+            return &ei_low;
+        case Severity::medium:
+            return &ei_medium;
+        case Severity::critical:
+            return &ei_critical;
+        default:
+            return &ei_high;
+    }
+}
+
+template <typename T>
+const T* tapped(int tap, int index = 0) {
+    return tap <= 0 ? nullptr : static_cast<const T*>(fetch_tapped_data(tap, index));
+}
+
+void outer_ip(const packet_info* pinfo, FrameRecord* r) {
+    const auto* ip4 = tapped<ws_ip4>(g_ids.ip_tap);
+    const auto* ip6 = tapped<ws_ip6>(g_ids.ipv6_tap);
+    if (ip4 && ip6) {
+        // Both: the one whose protocol appears first among the frame's layers.
+        for (wmem_list_frame_t* f = wmem_list_head(pinfo->layers); f; f = wmem_list_frame_next(f)) {
+            const int id = GPOINTER_TO_INT(wmem_list_frame_data(f));
+            if (id == g_ids.proto_ip) {
+                ip6 = nullptr;
+                break;
+            }
+            if (id == g_ids.proto_ipv6) {
+                ip4 = nullptr;
+                break;
+            }
+        }
+    }
+    if (ip4 && ip4->ip_ver == 4) {
+        r->outer_src = ws::to_ip(ip4->ip_src);
+        r->outer_dst = ws::to_ip(ip4->ip_dst);
+        r->ip_len = ip4->ip_len;
+        r->ip_proto = ip4->ip_proto;
+    } else if (ip6 && ip6->ip6_ver == 6) {
+        r->outer_src = ws::to_ip(ip6->ip6_src);
+        r->outer_dst = ws::to_ip(ip6->ip6_dst);
+        r->ip_len = ip6->ip6_len + 40u;
+        r->ip_proto = ip6->ip6_nxt;
+    } else {
+        return;
+    }
+    // The first TCP/UDP header of the frame belongs to the outermost IP
+    // header only if that header carries it directly (not IP-in-IP, not the
+    // header an ICMP error quotes).
+    if (r->ip_proto == 6) {
+        if (const auto* th = tapped<tcp_info_t>(g_ids.tcp_tap)) {
+            r->transport = 6;
+            r->sport = th->th_sport;
+            r->dport = th->th_dport;
+            r->payload = th->th_have_seglen ? th->th_seglen : 0;
+        }
+    } else if (r->ip_proto == 17) {
+        if (const auto* uh = tapped<e_udphdr>(g_ids.udp_tap)) {
+            r->transport = 17;
+            r->sport = uh->uh_sport;
+            r->dport = uh->uh_dport;
+            r->payload = uh->uh_ulen >= 8 ? uh->uh_ulen - 8u : 0;
+        }
+    }
+}
+
+// Wireshark shows an ONC-RPC program's protocol (mount, nfs, portmap ...) on
+// NULL procedure calls and empty replies without running the program's
+// dissector, so pinfo->layers lacks it; the rpc tap data names the program.
+int rpc_program(void) {
+    const auto* call = tapped<rpc_call_info_value>(g_ids.rpc_tap);
+    if (!call || !rpc_progs) return -1;
+    const auto* prog =
+        static_cast<const rpc_prog_info_value*>(g_hash_table_lookup(rpc_progs, GUINT_TO_POINTER(call->prog)));
+    return prog ? prog->proto_id : -1;
+}
+
+void policy_hits(const packet_info* pinfo, tvbuff_t* tvb, FrameRecord* r) {
+    static thread_local std::vector<int> layers;
+    const prefs::Settings& settings = prefs::current();
+    CompiledPolicy& policy = *settings.policy;
+    r->policy = &policy;
+    layers.clear();
+    bool http = false;
+    for (wmem_list_frame_t* f = wmem_list_head(pinfo->layers); f; f = wmem_list_frame_next(f)) {
+        const int id = GPOINTER_TO_INT(wmem_list_frame_data(f));
+        layers.push_back(id);
+        http = http || id == g_ids.proto_http;
+    }
+    if (const int prog = rpc_program(); prog >= 0) layers.push_back(prog);
+    policy.match(layers.data(), layers.size(), r->inner_transport, r->inner_sport, r->inner_dport, &r->hits);
+    if (http && is_tracker_request(ws::frame_bytes(tvb)))
+        if (auto rule = policy.detector_rule(kTrackerDetector)) r->hits.push_back(*rule);  // a rule of its own
+}
+
+void show_hits(const FrameRecord& r, tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree) {
+    const auto& rules = r.policy->rules();
+    if (!tree) {
+        // -z expert without a tree still collects expert items.
+        for (std::uint32_t h : r.hits) {
+            const Rule& rule = rules[h];
+            expert_add_info_format(pinfo, nullptr, expert_for(rule.severity), "Unwanted protocol %s (%s): %s",
+                                   rule.protocol.c_str(), to_string(rule.severity), rule.reason.c_str());
+        }
+        return;
+    }
+    proto_item* top = proto_tree_add_item(tree, prefs::proto_id(), tvb, 0, 0, ENC_NA);
+    proto_item_set_generated(top);
+    proto_tree* t = proto_item_add_subtree(top, ett_triage);
+    for (std::uint32_t h : r.hits) {
+        const Rule& rule = rules[h];
+        proto_item* pi = proto_tree_add_string(t, hf_unwanted, tvb, 0, 0, rule.protocol.c_str());
+        proto_item_set_generated(pi);
+        proto_item_set_generated(proto_tree_add_string(t, hf_severity, tvb, 0, 0, to_string(rule.severity)));
+        proto_item_set_generated(proto_tree_add_string(t, hf_category, tvb, 0, 0, rule.category.c_str()));
+        proto_item_set_generated(proto_tree_add_string(t, hf_reason, tvb, 0, 0, rule.reason.c_str()));
+        expert_add_info_format(pinfo, pi, expert_for(rule.severity), "Unwanted protocol %s (%s): %s",
+                               rule.protocol.c_str(), to_string(rule.severity), rule.reason.c_str());
+        proto_item_append_text(top, ", %s (%s)", rule.protocol.c_str(), to_string(rule.severity));
+    }
+}
+
+int dissect(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) {
+    const bool listened = have_tap_listener(prefs::triage_tap());
+    if (g_ids.expert_tap <= 0) g_ids.expert_tap = find_tap_id("expert");  // registered after our handoff
+    const bool expert = g_ids.expert_tap > 0 && have_tap_listener(g_ids.expert_tap);
+    if (!listened && !tree && !expert) return 0;
+
+    // Valid until the frame's taps have run (tap_push_tapped_queue, right
+    // after dissection); the next frame overwrites it.
+    static FrameRecord r;
+    r.frame = pinfo->num;
+    r.time = ws::to_nanos(pinfo->abs_ts);
+    r.frame_len = pinfo->fd->pkt_len;
+    r.outer_src = r.outer_dst = IpAddress();
+    r.ip_len = r.payload = 0;
+    r.ip_proto = r.transport = 0;
+    r.sport = r.dport = 0;
+    outer_ip(pinfo, &r);
+    r.inner_src = ws::to_ip(pinfo->net_src);
+    r.inner_dst = ws::to_ip(pinfo->net_dst);
+    r.inner_transport = pinfo->ptype == PT_TCP ? 6 : pinfo->ptype == PT_UDP ? 17 : 0;
+    r.inner_sport = static_cast<std::uint16_t>(pinfo->srcport);
+    r.inner_dport = static_cast<std::uint16_t>(pinfo->destport);
+    r.hits.clear();
+    policy_hits(pinfo, tvb, &r);
+
+    if (!r.hits.empty() && (tree || expert)) show_hits(r, tvb, pinfo, tree);
+    if (listened) tap_queue_packet(prefs::triage_tap(), pinfo, &r);
+    return 0;
+}
+
+// A listener that does nothing, flagged as a dissector helper: while it is
+// registered Wireshark keeps the frame's tap data (fetch_tapped_data) even
+// when no statistic runs, so `-Y triage.unwanted` alone sees ONC-RPC programs
+// exactly as the statistic does. It changes no dissection.
+tap_packet_status helper_packet(void*, packet_info*, epan_dissect_t*, const void*, tap_flags_t) {
+    return TAP_PACKET_DONT_REDRAW;
+}
+
+}  // namespace
+
+void register_fields() {
+    static hf_register_info hf[] = {
+        {&hf_unwanted,
+         {"Unwanted protocol", "triage.unwanted", FT_STRING, BASE_NONE, nullptr, 0x0,
+          "Protocol (or port:<label>) that the Triage policy forbids", HFILL}},
+        {&hf_severity,
+         {"Severity", "triage.unwanted.severity", FT_STRING, BASE_NONE, nullptr, 0x0, "low, medium, high or critical",
+          HFILL}},
+        {&hf_category,
+         {"Category", "triage.unwanted.category", FT_STRING, BASE_NONE, nullptr, 0x0,
+          "Kind of risk, e.g. p2p, cleartext-login", HFILL}},
+        {&hf_reason,
+         {"Reason", "triage.unwanted.reason", FT_STRING, BASE_NONE, nullptr, 0x0, "Why the policy forbids it", HFILL}},
+    };
+    static gint* ett[] = {&ett_triage};
+    static ei_register_info ei[] = {
+        {&ei_low, {"triage.unwanted.low", PI_SECURITY, PI_NOTE, "Unwanted protocol (low severity)", EXPFILL}},
+        {&ei_medium, {"triage.unwanted.medium", PI_SECURITY, PI_WARN, "Unwanted protocol (medium severity)", EXPFILL}},
+        {&ei_high, {"triage.unwanted.high", PI_SECURITY, PI_WARN, "Unwanted protocol (high severity)", EXPFILL}},
+        {&ei_critical,
+         {"triage.unwanted.critical", PI_SECURITY, PI_ERROR, "Unwanted protocol (critical severity)", EXPFILL}},
+    };
+    proto_register_field_array(prefs::proto_id(), hf, G_N_ELEMENTS(hf));
+    proto_register_subtree_array(ett, G_N_ELEMENTS(ett));
+    expert_module_t* em = expert_register_protocol(prefs::proto_id());
+    expert_register_field_array(em, ei, G_N_ELEMENTS(ei));
+}
+
+void register_handoff() {
+    g_ids.ip_tap = find_tap_id("ip");
+    g_ids.ipv6_tap = find_tap_id("ipv6");
+    g_ids.tcp_tap = find_tap_id("tcp");
+    g_ids.udp_tap = find_tap_id("udp");
+    g_ids.rpc_tap = find_tap_id("rpc");
+    g_ids.proto_ip = proto_get_id_by_filter_name("ip");
+    g_ids.proto_ipv6 = proto_get_id_by_filter_name("ipv6");
+    g_ids.proto_http = proto_get_id_by_filter_name("http");
+    dissector_handle_t h = create_dissector_handle(ws::guard<dissect>, prefs::proto_id());
+    register_postdissector(h);
+}
+
+void register_helper_listener() {
+    static char key;
+    GString* err = register_tap_listener("rpc", &key, nullptr, TL_IS_DISSECTOR_HELPER, nullptr,
+                                         ws::guard<helper_packet>, nullptr, nullptr);
+    if (err) g_string_free(err, TRUE);
+}
+
+}  // namespace triage::dissectors
