@@ -109,6 +109,7 @@ void policy_hits(const packet_info* pinfo, tvbuff_t* tvb, FrameRecord* r) {
     bool http = false;
     for (wmem_list_frame_t* f = wmem_list_head(pinfo->layers); f; f = wmem_list_frame_next(f)) {
         const int id = GPOINTER_TO_INT(wmem_list_frame_data(f));
+        if (id == prefs::proto_id()) continue;  // this postdissector, running now
         layers.push_back(id);
         http = http || id == g_ids.proto_http;
     }

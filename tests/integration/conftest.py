@@ -124,9 +124,10 @@ class Tshark:
                     "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"]
         return unprivileged([*env, program, *args])
 
-    def run(self, *args, check=True, timeout=300):
-        p = subprocess.run(self.argv([str(a) for a in args]), capture_output=True, text=True, timeout=timeout,
-                           cwd=self.work)
+    def run(self, *args, check=True, timeout=300, env=()):
+        """tshark with args; `env`: extra VAR=value settings (e.g. LC_ALL=de_DE.UTF-8)."""
+        p = subprocess.run(self.argv([str(a) for a in args], extra_env=env), capture_output=True, text=True,
+                           timeout=timeout, cwd=self.work)
         for marker in ("ERROR: AddressSanitizer", "runtime error:", "triage: internal error"):
             if marker in p.stderr:
                 raise AssertionError(f"tshark {' '.join(map(str, args))}: {marker}\n{p.stderr}")

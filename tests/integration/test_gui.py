@@ -17,7 +17,7 @@ import pytest
 from conftest import BUILD, EXAMPLE, Tshark
 from gui import StatsDialog, Wireshark, Xvfb, have_gui_tools, parse_stats_tree
 
-pytestmark = [pytest.mark.no_sanitizer, pytest.mark.gui]
+pytestmark = [pytest.mark.no_sanitizer, pytest.mark.gui, pytest.mark.xdist_group("gui")]  # one Wireshark
 
 SHOTS = pathlib.Path(os.environ.get("TRIAGE_SCREENSHOTS", BUILD / "screenshots"))
 DIALOGS = [  # the Triage submenu, in its (alphabetical) order

@@ -23,7 +23,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--hide-scrollbars", "--enable-logging=stderr", "--v=0"]
 
-pytestmark = pytest.mark.no_sanitizer  # Chromium and the report's own tshark runs, not the plugin under ASan
+pytestmark = [pytest.mark.no_sanitizer, pytest.mark.xdist_group("report")]  # Chromium and the report's own tshark runs, not the plugin under ASan
 
 
 def chromium():

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import BROKEN, EXAMPLE, all_shared_captures, shared_capture
 
-UTP = ("--enable-heuristic", "bt_utp_udp")  # Triage enables it for bt-utp; the oracle must too
+UTP = ("--enable-heuristic", "bt_utp_udp")  # off by default in Wireshark; statistic and oracle get the same
 TRACKER_FILTER = ('http.request.method == "GET" && '
                   'http.request.uri matches "/(announce|scrape)(\\\\.php)?\\\\?(.*&)?info_hash="')
 BROWSING = ["cs_http_espn.pcapng", "pcpp_example.pcap", "sv_tls-subjectaltname.pcap", "ndpi_reddit.pcap",
@@ -41,7 +41,7 @@ def builtin_protocols(doc):
 @pytest.mark.parametrize("capture", CAPTURES + ["<example>"])
 def test_alerts_equal_tshark_filters(tshark, capture):
     path = EXAMPLE if capture == "<example>" else shared_capture(capture)
-    doc = tshark.stat_json("triage_unwanted", path)
+    doc = tshark.stat_json("triage_unwanted", path, opts=UTP)
     alerts = {a["protocol"]: a for a in doc["alerts"]}
     # Every policy protocol that tshark finds in the capture is alerted ...
     layers = collections.Counter()
@@ -70,7 +70,8 @@ def test_expected_protocols_are_found(tshark):
                            ("cs_ftp-uploadfailed.pcap", "ftp-data"), ("ndpi_nfsv3.pcap", "portmap"),
                            ("zeek_rpc-portmap-sadmind.pcap", "portmap"), ("zeek_irc-basic.pcap", "irc"),
                            ("zeek_smb2.pcap", "smb2")]:
-        doc = tshark.stat_json("triage_unwanted", shared_capture(capture))
+        # The uTP heuristic only on request: Triage's own preference turns it on.
+        doc = tshark.stat_json("triage_unwanted", shared_capture(capture), opts=("-o", "triage.utp_heuristic:TRUE"))
         found[(capture, proto)] = any(a["protocol"] == proto for a in doc["alerts"])
     assert all(found.values()), [k for k, v in found.items() if not v]
 
