@@ -1,36 +1,68 @@
 #!/usr/bin/env bash
 # The whole test suite:
 #   1. style: clang-format on all C++ sources
-#   2. plain build: core unit tests + fuzz corpus replay (ctest), tshark integration tests (pytest)
-#   3. AddressSanitizer + UndefinedBehaviorSanitizer build: the same, with the ASan runtime
-#      preloaded into tshark
-#   4. libFuzzer (clang): every fuzz target for TRIAGE_FUZZ_SECONDS (default 30) each
-# Extra arguments go to every pytest run (e.g. -k rtt). TRIAGE_QUICK=1 runs step 2 only.
+#   2. Wireshark 4.0 (this Debian 12 machine): core unit tests + fuzz corpus replay (ctest), the
+#      integration suite (pytest: tshark on every capture, locale, kernel truth in network
+#      namespaces, merge, report in Chromium, .deb, Wireshark GUI under Xvfb)
+#   3. Wireshark 4.4 (Debian 13 chroot) and 4.6 (Debian unstable chroot, GUI tests too): build
+#      with warnings as errors, ./install.sh unchanged, the integration suite (scripts/test-chroot.sh)
+#   4. AddressSanitizer + UndefinedBehaviorSanitizer build: ctest, and the tshark suite with the
+#      ASan runtime preloaded into tshark
+#   5. libFuzzer (clang): every fuzz target for TRIAGE_FUZZ_SECONDS (default 30) each
+# Extra arguments go to every pytest run (e.g. -k rtt). TRIAGE_QUICK=1 runs steps 1-2 only;
+# TRIAGE_VERSIONS="trixie sid" picks the chroots of step 3 (empty: none).
 set -euo pipefail
 cd "$(dirname "$0")"
 . scripts/deps.sh
+. scripts/chroot.sh
 ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+ensure_locale de_DE.UTF-8
 jobs=$(nproc)
+start=$SECONDS
+stamp() { echo "   ($(((SECONDS - start) / 60)) min $(((SECONDS - start) % 60)) s so far)"; }
+versions=${TRIAGE_VERSIONS-trixie sid}
+[ "${TRIAGE_QUICK:-0}" = 1 ] && versions=""
+
+# The chroots of step 3 are made (or brought up to date) while step 2 runs.
+mkdir -p "$TRIAGE_CHROOTS"
+declare -A prep
+for suite in $versions; do
+    extra=(valgrind)
+    [ "$suite" = sid ] && extra+=(wireshark xvfb xdotool imagemagick xclip fonts-dejavu-core)
+    (ensure_chroot "$suite" "${extra[@]}") >"$TRIAGE_CHROOTS/$suite.prepare.log" 2>&1 &
+    prep[$suite]=$!
+done
 
 echo "== 1. style (clang-format)"
 git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
 
-echo "== 2. plain build"
+echo "== 2. Wireshark $(dpkg-query -W -f='${Version}' tshark) (this machine)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRIAGE_BUILD_TESTS=ON >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure
-/usr/bin/python3 -m pytest -q tests/integration "$@"
+/usr/bin/python3 -m pytest -q -p no:cacheprovider -n "$jobs" --dist loadgroup tests/integration "$@"
+stamp
+
+for suite in $versions; do
+    echo "== 3. Debian $suite chroot"
+    wait "${prep[$suite]}" || { cat "$TRIAGE_CHROOTS/$suite.prepare.log" >&2; exit 1; }
+    gui=()
+    [ "$suite" = sid ] && gui=(--gui)
+    scripts/test-chroot.sh "$suite" "${gui[@]}" "$@"
+    stamp
+done
 [ "${TRIAGE_QUICK:-0}" = 1 ] && exit 0
 
-echo "== 3. sanitizers (ASan + UBSan)"
+echo "== 4. sanitizers (ASan + UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTRIAGE_SANITIZE=ON -DTRIAGE_BUILD_TESTS=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure
 asan_rt=$(g++ -print-file-name=libasan.so)
 TRIAGE_BUILD_DIR=build-asan TRIAGE_SANITIZER_PRELOAD="$(readlink -f "$asan_rt")" TRIAGE_MUTATIONS=1 \
-    /usr/bin/python3 -m pytest -q tests/integration "$@"
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider -n "$jobs" --dist loadgroup tests/integration "$@"
+stamp
 
-echo "== 4. fuzzing (libFuzzer, ${TRIAGE_FUZZ_SECONDS:-30} s per target)"
+echo "== 5. fuzzing (libFuzzer, ${TRIAGE_FUZZ_SECONDS:-30} s per target)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DTRIAGE_FUZZ=ON -DTRIAGE_BUILD_PLUGIN=OFF -DTRIAGE_BUILD_TESTS=ON >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzz_parsers fuzz_trackers
 work=$(mktemp -d)
@@ -46,4 +78,5 @@ for t in parsers trackers; do
         exit 1
     fi
 done
+stamp
 echo "all passes done"

@@ -12,7 +12,7 @@
 TRIAGE_CHROOTS=${TRIAGE_CHROOTS:-/var/cache/triage/chroots}
 # What every chroot needs to build the plugin, run the tshark suite and make the .deb.
 CHROOT_PACKAGES=(cmake g++ make pkg-config wireshark-dev tshark python3 python3-pytest python3-pytest-xdist
-    dpkg-dev file util-linux ca-certificates locales)
+    dpkg-dev file util-linux ca-certificates locales iproute2)
 
 chroot_dir() { echo "$TRIAGE_CHROOTS/$1"; }
 

@@ -14,8 +14,19 @@ ensure_packages() {
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+# Generates a locale (the tests compare outputs under a comma-decimal one).
+ensure_locale() {  # e.g. de_DE.UTF-8
+    local want=${1/UTF-8/utf8}
+    locale -a 2>/dev/null | grep -qix "$want" && return 0
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo sed -i "s/^# *$1 UTF-8/$1 UTF-8/" /etc/locale.gen
+    $sudo locale-gen >/dev/null
+}
+
 BUILD_PACKAGES=(cmake g++ make pkg-config wireshark-dev tshark)
-TEST_PACKAGES=(libgtest-dev python3 python3-pytest valgrind clang clang-format libclang-rt-14-dev
+TEST_PACKAGES=(libgtest-dev python3 python3-pytest python3-pytest-xdist valgrind clang clang-format libclang-rt-14-dev
+    locales iproute2 debootstrap                                   # locale tests, network namespaces, chroots
     wireshark-qt xvfb xdotool imagemagick xclip fonts-dejavu-core  # GUI tests under Xvfb
     chromium                                                       # the HTML report, rendered headless
     dpkg-dev file)                                                 # the .deb (dpkg-shlibdeps)

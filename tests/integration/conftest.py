@@ -32,6 +32,17 @@ def ws_abi():
     return f"{m.group(1)}.{m.group(2)}"
 
 
+def ws_version():
+    """(major, minor) of the tshark under test."""
+    return tuple(int(x) for x in ws_abi().split("."))
+
+
+def tree_title(name):
+    """The heading tshark prints over a Triage stats_tree: 4.4 made the name a
+    menu path ("Triage//X") and prints it as "Triage / X"."""
+    return f"Triage / {name}:" if ws_version() >= (4, 4) else f"Triage/{name}:"
+
+
 def system_plugin_dir():
     """Wireshark's global plugin folder (…/plugins/<abi>), from tshark -G folders."""
     out = subprocess.run(["tshark", "-G", "folders"], capture_output=True, text=True).stdout

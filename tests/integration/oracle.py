@@ -10,6 +10,8 @@ def epoch_ns(text: str) -> int:
     """tshark prints secs '.' nsecs with %09u; an invalid nsecs >= 10^9 prints
     more digits, and must still be read as nanoseconds, as Wireshark holds it."""
     secs, _, frac = text.partition(".")
+    if frac.startswith("("):  # 4.4+: "1418145370.(1000000000 nanoseconds)"
+        return int(secs) * 1_000_000_000 + int(frac[1:].split()[0])
     if len(frac) < 9:
         frac = frac.ljust(9, "0")
     return int(secs) * 1_000_000_000 + int(frac)

@@ -188,3 +188,18 @@ def test_one_warning_line_per_kind(tshark, tmp_path):
     kinds = [re.sub(r"\d+", "N", l.split(" (first")[0]) for l in lines]
     assert len(kinds) == len(set(kinds)), p.stderr
     assert len(lines) <= 12, p.stderr
+
+
+# ---- the triage tap ----------------------------------------------------------------
+def test_lua_listener_on_the_triage_tap(tshark, tmp_path):
+    """The README's Lua example: a listener on the `triage` tap sees each frame
+    the filter selects, with its triage.unwanted field."""
+    script = tmp_path / "listen.lua"
+    script.write_text('local tap = Listener.new("triage", "triage.unwanted")\n'
+                      'local unwanted = Field.new("triage.unwanted")\n'
+                      'function tap.packet(pinfo) print(pinfo.number, unwanted()) end\n')
+    path = shared_capture("cs_telnet.pcap")
+    out = tshark.run("-r", tshark.capture(path), "-q", "-X", f"lua_script:{tshark.capture(script)}").stdout.split("\n")
+    rows = [l.split("\t") for l in out if l.strip()]
+    want = [r["frame.number"] for r in tshark.fields(path, ["frame.number"], "telnet")]
+    assert [r[0] for r in rows] == want and {r[1] for r in rows} == {"telnet"}

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import EXAMPLE, shared_capture
+from conftest import EXAMPLE, shared_capture, tree_title
 
 STATS = {"triage_rtt": ["tree", "json", "csv"], "triage_unwanted": ["tree", "json"],
          "triage_egress": ["tree", "json", "csv"]}
@@ -52,7 +52,7 @@ def test_broken_display_filter(tshark, stat):
 def test_all_three_in_one_run(tshark):
     p = tshark.run("-r", tshark.capture(EXAMPLE), "-q", "-z", "triage_rtt,tree", "-z", "triage_unwanted,tree",
                    "-z", "triage_egress,tree")
-    for title in ("Triage/Handshake RTT:", "Triage/Unwanted Protocols:", "Triage/Outbound Volume:"):
+    for title in (tree_title(n) for n in ("Handshake RTT", "Unwanted Protocols", "Outbound Volume")):
         assert title in p.stdout
 
 
