@@ -65,7 +65,9 @@ chroot_mounts() {  # SUITE SRC SHARED
     local dir
     dir=$(chroot_dir "$1")
     local m
-    for m in proc dev dev/pts; do
+    # The chroot's / must be a mount point for `ip netns exec` (it makes / rslave).
+    mountpoint -q "$dir" || mount --bind "$dir" "$dir"
+    for m in proc sys dev dev/pts; do
         mkdir -p "$dir/$m"
         mountpoint -q "$dir/$m" || mount --bind "/$m" "$dir/$m"
     done
@@ -78,9 +80,10 @@ chroot_mounts() {  # SUITE SRC SHARED
 chroot_umount() {  # SUITE
     local dir m
     dir=$(chroot_dir "$1")
-    for m in triage/shared triage/main dev/pts dev proc; do
+    for m in run/netns triage/shared triage/main dev/pts dev sys proc; do
         mountpoint -q "$dir/$m" && umount -l "$dir/$m"
     done
+    mountpoint -q "$dir" && umount -l "$dir"
     return 0
 }
 

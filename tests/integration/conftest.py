@@ -43,6 +43,17 @@ def tree_title(name):
     return f"Triage / {name}:" if ws_version() >= (4, 4) else f"Triage/{name}:"
 
 
+def dialog_name(name):
+    """A Triage dialog's name in its window title: 4.4+ shows the menu path."""
+    return f"Triage / {name}" if ws_version() >= (4, 4) else name
+
+
+def read_error_exit():
+    """tshark's exit status for a capture it could not read to the end (cut
+    short, damaged): 2 up to 4.4, 14 from 4.6 (WS_EXIT_... codes)."""
+    return 14 if ws_version() >= (4, 6) else 2
+
+
 def system_plugin_dir():
     """Wireshark's global plugin folder (…/plugins/<abi>), from tshark -G folders."""
     out = subprocess.run(["tshark", "-G", "folders"], capture_output=True, text=True).stdout

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import time
 
-from conftest import NOBODY
+from conftest import NOBODY, dialog_name
 
 SCREEN = (1280, 900)
 MENUS = ["File", "Edit", "View", "Go", "Capture", "Analyze", "Statistics", "Telephony", "Wireless", "Tools",
@@ -197,7 +197,7 @@ class Wireshark:
         if shot:
             self.screenshot(shot)
         self.keys("Return")
-        wid = self.wait_window(re.escape(f"Wireshark · {title} · "))
+        wid = self.wait_window(re.escape(f"Wireshark · {dialog_name(title)} · "))
         if wid in before:
             raise GuiError(f"{title}: no new window opened")
         return wid

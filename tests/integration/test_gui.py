@@ -14,7 +14,7 @@ import tempfile
 
 import pytest
 
-from conftest import BUILD, EXAMPLE, Tshark
+from conftest import BUILD, EXAMPLE, Tshark, dialog_name, ws_version
 from gui import StatsDialog, Wireshark, Xvfb, have_gui_tools, parse_stats_tree
 
 pytestmark = [pytest.mark.no_sanitizer, pytest.mark.gui, pytest.mark.xdist_group("gui")]  # one Wireshark
@@ -55,7 +55,7 @@ def cli_tree(tshark, stat, filter=None, opts=()):
 def test_statistics_menu_holds_the_three_dialogs(gui):
     for index, title, _ in DIALOGS:
         wid = gui.open_triage(index, title, shot="gui-menu" if index == 0 else None)
-        assert gui.title(wid) == f"Wireshark · {title} · {EXAMPLE.name}"
+        assert gui.title(wid) == f"Wireshark · {dialog_name(title)} · {EXAMPLE.name}"
         StatsDialog(gui, wid).close()
 
 
@@ -115,12 +115,16 @@ def test_preferences_page_changes_apply_on_retap(gui, tshark):
     gui.place(prefs, 0, 0, 1100, 700)
     gui.click_in(prefs, 60, 20)  # the page tree; type-ahead finds the pages
     gui.type("Protocols")
-    gui.keys("Right")
+    gui.keys("Right", "Down")  # expand (4.6 starts collapsed), then into the list
     gui.type("Triage")
-    gui.click_in(prefs, 540, 78)  # Local networks
+    # Where Qt lays out the Triage page (the rows are shorter from 4.6 on).
+    new_layout = ws_version() >= (4, 6)
+    local_networks, edit_policy = ((540, 70), (422, 280)) if new_layout else ((540, 78), (430, 314))
+    ok = (-310, -24) if new_layout else (-224, -24)  # 4.6 adds an Apply button
+    gui.click_in(prefs, *local_networks)
     gui.keys("ctrl+a")
     gui.type("10.0.0.5/32")
-    gui.click_in(prefs, 430, 314)  # Unwanted protocols: Edit…
+    gui.click_in(prefs, *edit_policy)  # Unwanted protocols: Edit…
     table = gui.wait_window("^Triage unwanted protocols$")
     gui.click_in(table, 22, -54)  # +
     gui.type("dns")
@@ -133,7 +137,7 @@ def test_preferences_page_changes_apply_on_retap(gui, tshark):
     gui.click_in(table, 240, -24)  # OK
     gui.wait_gone(table)
     gui.screenshot("gui-preferences", prefs)
-    gui.click_in(prefs, -224, -24)  # OK
+    gui.click_in(prefs, *ok)
     gui.wait_gone(prefs)
 
     saved = (gui.runner.config / "preferences").read_text()

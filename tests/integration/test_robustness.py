@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import EXAMPLE, NOBODY, all_shared_captures, json_documents, shared_capture
+from conftest import EXAMPLE, NOBODY, all_shared_captures, json_documents, read_error_exit, shared_capture
 
 ALL = ("-z", "triage_rtt,json", "-z", "triage_unwanted,json", "-z", "triage_egress,json")
 MUTATIONS = int(os.environ.get("TRIAGE_MUTATIONS", "3"))
@@ -63,12 +63,12 @@ def mutants(tshark, capture, n):
 def test_mutated_captures_never_crash(tshark, capture):
     for kind, path in mutants(tshark, shared_capture(capture), MUTATIONS):
         p = tshark.run("-r", path, "-q", *ALL, check=False, timeout=120)
-        assert p.returncode in (0, 2), f"{kind} {path}: exit {p.returncode}\n{p.stderr[-2000:]}"
+        assert p.returncode in (0, read_error_exit()), f"{kind} {path}: exit {p.returncode}\n{p.stderr[-2000:]}"
         docs = json_documents(p.stdout)
         if not docs:
             # A file cut inside its header never gets to the statistics:
             # tshark says why and exits 2.
-            assert p.returncode == 2 and ("cut short" in p.stderr or "isn't a capture file" in p.stderr
+            assert p.returncode == read_error_exit() and ("cut short" in p.stderr or "isn't a capture file" in p.stderr
                                           or "damaged or corrupt" in p.stderr), p.stderr
             continue
         assert len(docs) == 3, f"{kind} {path}: {len(docs)} JSON documents"
@@ -81,7 +81,13 @@ def test_valgrind_memcheck_is_clean(tshark):
     if not shutil.which("valgrind"):
         pytest.fail("valgrind is not installed (run-tests.sh installs it)")
     path = tshark.capture(shared_capture("cs_http_espn.pcapng"))
-    argv = tshark.argv(["-r", path, "-q", *ALL])
+    # Triage alone: other plugins (4.6's Falco bridge, libsinsp) have valgrind findings of their own.
+    only = tshark.work / "valgrind-plugins" / tshark.plugin.parent.parent.name / "epan"
+    only.mkdir(parents=True, exist_ok=True)
+    shutil.copy(tshark.plugin, only / "triage.so")
+    for d in (only.parent.parent, only.parent, only, only / "triage.so"):
+        os.chmod(d, 0o755)
+    argv = tshark.argv(["-r", path, "-q", *ALL], extra_env=(f"WIRESHARK_PLUGIN_DIR={only.parent.parent}",))
     i = argv.index("tshark")
     argv[i:i] = ["valgrind", "--error-exitcode=99", "--leak-check=no", "-q"]
     p = subprocess.run(argv, capture_output=True, text=True, timeout=600, cwd=tshark.work)
