@@ -16,6 +16,9 @@ def test_plugin_is_listed_with_version(tshark):
     lines = [l for l in out.splitlines() if l.startswith("triage.so")]
     assert len(lines) == 1
     assert lines[0].split()[1] == "0.1.0"
+    # plugin_describe() (4.2+) makes the type known; tshark names the first of
+    # its flags. 4.0 calls every epan plugin a dissector.
+    assert lines[0].split("\t")[2].strip() == "dissector"
     assert lines[0].split()[-1] == str(tshark.plugin), "the freshly built plugin, not an installed one"
 
 
