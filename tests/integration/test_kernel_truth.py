@@ -32,8 +32,14 @@ SERVER = textwrap.dedent("""
         s.listen(64)
         while True:
             c, _ = s.accept()
+            # Wait for the client to reset the connection: a FIN of ours racing
+            # its RST would make the port-reuse scenario depend on timing.
+            try:
+                c.recv(1)
+            except OSError:
+                pass
             c.close()
-    for p in (8080, 8081):
+    for p in (8080, 8081):  # one thread per port, one connection at a time
         threading.Thread(target=serve, args=(p,), daemon=True).start()
     print("ready", flush=True)
     sys.stdin.read()
