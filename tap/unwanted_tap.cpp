@@ -3,8 +3,12 @@
 // which also marks them as triage.unwanted fields: -Y triage.unwanted selects
 // exactly the frames counted here). Each session owns its settings snapshot.
 //
-// Listeners ask for a protocol tree: some dissectors (HTTP in 4.0) dissect
-// differently without one, and the counts must not depend on what else runs.
+// Counts must not depend on what else runs: some dissectors (HTTP in 4.0)
+// dissect differently without a protocol tree, so a session whose policy is
+// customised asks for one. The built-in deny-list's protocols dissect the same
+// either way (tested on every capture, alone and with -Y, -V, io,phs), so the
+// default policy runs without the cost of a tree. The tree form (and the GUI
+// dialog) always has one.
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -18,7 +22,12 @@
 namespace triage::tap {
 namespace {
 
-constexpr guint kFlags = TL_REQUIRES_PROTO_TREE;
+constexpr guint kTreeFormFlags = TL_REQUIRES_PROTO_TREE;
+
+bool needs_tree(const CompiledPolicy& policy) {
+    const Policy& p = policy.policy();
+    return p.mode != PolicyMode::deny || !p.use_defaults || !p.entries.empty() || !p.port_rules.empty();
+}
 
 // The record's hits, if they were matched against this session's policy.
 const FrameRecord* record_for(const void* data, const prefs::Settings& settings, AnomalyLog* anomalies) {
@@ -66,7 +75,8 @@ void session_draw(void* p) {
     const prefs::Settings& cfg = *s->settings;
     std::vector<std::string> warnings = cfg.policy_warnings;
     warnings.insert(warnings.end(), cfg.policy_notes.begin(), cfg.policy_notes.end());
-    const std::string out = unwanted_json(*cfg.policy, s->tracker, cfg.policy_errors, warnings);
+    const std::string out =
+        unwanted_json(*cfg.policy, s->tracker, cfg.policy_errors, warnings, needs_tree(*cfg.policy));
     std::fwrite(out.data(), 1, out.size(), stdout);
     std::fflush(stdout);
     warn_policy("triage_unwanted", cfg);
@@ -85,7 +95,8 @@ std::string start_session(const StatArg& arg) {
         return msg;
     }
     auto* s = new Session{arg.form, settings, {}};
-    const std::string err = attach("triage", s, arg.filter, kFlags, ws::guard<session_reset>, ws::guard<session_packet>,
+    const guint flags = needs_tree(*settings->policy) ? TL_REQUIRES_PROTO_TREE : TL_REQUIRES_NOTHING;
+    const std::string err = attach("triage", s, arg.filter, flags, ws::guard<session_reset>, ws::guard<session_packet>,
                                    ws::guard<session_draw>, ws::guard<session_finish>);
     if (!err.empty()) {
         delete s;
@@ -152,7 +163,7 @@ CliStat g_cli{"triage_unwanted", "Triage Unwanted Protocols", {"tree", "json"}, 
 }  // namespace
 
 void register_unwanted() {
-    stats_tree_register_plugin("triage", "triage_unwanted", TRIAGE_MENU("Unwanted Protocols"), kFlags,
+    stats_tree_register_plugin("triage", "triage_unwanted", TRIAGE_MENU("Unwanted Protocols"), kTreeFormFlags,
                                ws::guard<tree_packet>, ws::guard<tree_init>, ws::guard<tree_cleanup>);
     register_cli(&g_cli);
 }

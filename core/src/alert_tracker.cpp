@@ -66,7 +66,7 @@ std::vector<Alert> AlertTracker::alerts(const std::vector<Rule>& rules) const {
 }
 
 std::string unwanted_json(const CompiledPolicy& policy, const AlertTracker& t, const std::vector<std::string>& errors,
-                          const std::vector<std::string>& warnings, int indent) {
+                          const std::vector<std::string>& warnings, bool with_tree, int indent) {
     JsonWriter w(indent);
     w.begin_object();
     w.key("policy").begin_object();
@@ -101,9 +101,10 @@ std::string unwanted_json(const CompiledPolicy& policy, const AlertTracker& t, c
     for (const std::string& e : warnings) w.value(e);
     w.end_array();
     w.end_object();
-    // Frames are counted as Wireshark dissects them with a protocol tree (as
-    // the GUI and -Y show them), whatever else runs: the same in every mode.
-    w.field("dissection", "protocol tree");
+    // How the frames were dissected: with a protocol tree (as the GUI and -Y
+    // show them) for a customised policy; the built-in one counts the same
+    // either way. Whatever else runs does not change it.
+    w.field("dissection", with_tree ? "protocol tree" : "no protocol tree (built-in policy)");
 
     w.key("alerts").begin_array();
     const auto& rules = policy.rules();

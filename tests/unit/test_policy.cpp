@@ -151,7 +151,7 @@ TEST(AlertTracker, AggregatesPerRuleAndConversation) {
     EXPECT_EQ(alerts[0].bytes, 300u);
     ASSERT_EQ(alerts[0].conversations.size(), 1u) << "both directions are one conversation";
     EXPECT_EQ(alerts[0].conversations[0].first_frame, 1u);
-    const std::string j = unwanted_json(p, t, {}, {}, 0);
+    const std::string j = unwanted_json(p, t, {}, {}, true, 0);
     EXPECT_NE(j.find(R"("protocol":"telnet","category":"cleartext-login","severity":"critical")"), std::string::npos);
 }
 

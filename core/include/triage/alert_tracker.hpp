@@ -68,7 +68,8 @@ private:
 
 // `errors`: invalid policy entries (skipped); `warnings`: entries that cannot
 // alert as Wireshark is set up (a disabled protocol, a heuristic that is off).
+// `with_tree`: the frames were dissected with a protocol tree (said in the output).
 std::string unwanted_json(const CompiledPolicy& policy, const AlertTracker& t, const std::vector<std::string>& errors,
-                          const std::vector<std::string>& warnings = {}, int indent = 2);
+                          const std::vector<std::string>& warnings = {}, bool with_tree = true, int indent = 2);
 
 }  // namespace triage
