@@ -40,10 +40,13 @@ echo "== Wireshark $version (Debian $suite chroot)"
 in_chroot "$suite" bash -c "cd $src && cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRIAGE_BUILD_TESTS=OFF \
     -DCMAKE_COMPILE_WARNING_AS_ERROR=ON >/dev/null && ./install.sh"
 
-marks="not gui"
-[ $gui = 1 ] && marks=""
+marks=(-m "not gui")
+[ $gui = 1 ] && marks=()
+set -- "${marks[@]}" "$@"
+args=""
+[ $# -gt 0 ] && args=$(printf '%q ' "$@")  # quoted for the shell in the chroot
 # The HTML report's rendering (Chromium) is Python tooling, tested on the host.
 in_chroot "$suite" env TRIAGE_CAPTURES=/triage/shared/captures TRIAGE_MUTATIONS="${TRIAGE_MUTATIONS:-1}" \
     TRIAGE_SCREENSHOTS="$src/build/screenshots" \
     bash -c "cd $src && python3 -m pytest -q -p no:cacheprovider -n ${TRIAGE_JOBS:-2} --dist loadgroup \
-        --ignore=tests/integration/test_report.py ${marks:+-m \"$marks\"} tests/integration $*"
+        --ignore=tests/integration/test_report.py $args tests/integration"
