@@ -6,92 +6,27 @@ import io
 import pytest
 
 from conftest import BROKEN, EXAMPLE, all_shared_captures, shared_capture, tree_title
-from oracle import TCP_FIELDS, handshakes, initial_rtts, ms_to_ns, nearest_rank
-
-US = 1000  # 1 microsecond in ns
+from tcp_frames import TCP_FIELDS, check_capture, check_summary, frames_of, nearest_rank
 
 TCP_CAPTURES = [c for c in all_shared_captures() if c not in BROKEN]
 
 
-def oracle_for(tshark, capture):
-    rows = tshark.fields(capture, TCP_FIELDS, "tcp && !icmp && !icmpv6", occurrence="l")
-    return handshakes(rows), initial_rtts(rows)
-
-
-def check_against_oracle(doc, hs, wireshark_rtt):
-    conns = doc["connections"]
-    assert len(conns) == len(hs), "one record per handshake"
-    per_stream = {}
-    for h in hs:
-        per_stream[h.stream] = per_stream.get(h.stream, 0) + 1
-    for c, h in zip(conns, hs):
-        where = f"stream {h.stream}"
-        assert c["stream"] == h.stream, where
-        assert (c["client"], c["client_port"], c["server"], c["server_port"]) == (h.client, h.cport, h.server, h.sport), where
-        assert c["outcome"] == h.outcome, where
-        assert c["syn_count"] == len(h.syns), where
-        assert c["synack_count"] == h.synacks, where
-        assert c["syn_frame"] == (h.last_syn[0] if h.syns else None), where
-        assert c["first_syn_frame"] == (h.syns[0][0] if h.syns else None), where
-        assert c["synack_frame"] == (h.first_synack[0] if h.first_synack else None), where
-        assert c["last_synack_frame"] == (h.last_synack[0] if h.first_synack else None), where
-        assert c["ack_frame"] == (h.ack[0] if h.ack else None), where
-        s, cl, conn = h.legs()
-        for key, want in (("server_leg_ms", s), ("client_leg_ms", cl), ("connect_ms", conn),
-                          ("rtt_ms", s + cl if s is not None and cl is not None else None)):
-            if want is None:
-                assert c[key] is None, f"{where} {key}"
-            else:
-                assert abs(ms_to_ns(c[key]) - want) <= US, f"{where} {key}: {c[key]} ms vs {want} ns"
-        negative = any(v is not None and v < 0 for v in (s, cl, conn))
-        assert (c["anomaly"] == "negative_time") == negative, where
-        clean = len(h.syns) == 1 and h.synacks == 1 and h.ack and per_stream[h.stream] == 1 and not negative
-        if clean and h.stream in wireshark_rtt:
-            assert abs(ms_to_ns(c["rtt_ms"]) - wireshark_rtt[h.stream]) <= US, \
-                f"{where}: rtt {c['rtt_ms']} ms vs tcp.analysis.initial_rtt {wireshark_rtt[h.stream]} ns"
-
-
-def check_summary(doc, hs):
-    summary = doc["summary"]
-    for outcome in ("completed", "refused", "unanswered", "no_ack", "no_syn"):
-        assert summary[outcome] == sum(1 for h in hs if h.outcome == outcome), outcome
-    assert summary["syn_seen"] == sum(1 for h in hs if h.syns)
-    assert summary["syn_retransmissions"] == sum(max(0, len(h.syns) - 1) for h in hs)
-    rtts = []
-    for h in hs:
-        s, c, conn = h.legs()
-        if s is not None and c is not None and min(s, c, conn if conn is not None else 0) >= 0:
-            rtts.append(s + c)
-    rtts.sort()
-    assert doc["rtt_ms"]["count"] == len(rtts)
-    if rtts:
-        for p in (50, 90, 95, 99):
-            assert abs(ms_to_ns(doc["rtt_ms"][f"p{p}"]) - nearest_rank(rtts, p)) <= US, f"p{p}"
-        assert abs(ms_to_ns(doc["rtt_ms"]["min"]) - rtts[0]) <= US
-        assert abs(ms_to_ns(doc["rtt_ms"]["max"]) - rtts[-1]) <= US
-        assert abs(ms_to_ns(doc["rtt_ms"]["mean"]) - sum(rtts) / len(rtts)) <= US
-    assert sum(b["count"] for b in doc["histogram"]) == len(rtts)
-    lower = -1
-    for b in doc["histogram"]:
-        upper = ms_to_ns(b["upper_ms"]) if b["upper_ms"] is not None else float("inf")
-        assert b["count"] == sum(1 for r in rtts if lower < r <= upper), b
-        lower = upper
+def frames_for(tshark, capture):
+    return frames_of(tshark.fields(capture, TCP_FIELDS, "tcp && !icmp && !icmpv6", occurrence="l"))
 
 
 @pytest.mark.parametrize("capture", TCP_CAPTURES)
 def test_rtt_matches_tshark_fields(tshark, capture):
     path = shared_capture(capture)
     doc = tshark.stat_json("triage_rtt", path)
-    hs, ws_rtt = oracle_for(tshark, path)
-    check_against_oracle(doc, hs, ws_rtt)
-    check_summary(doc, hs)
+    check_capture(doc, frames_for(tshark, path))
+    check_summary(doc)
 
 
 def test_rtt_example_capture(tshark):
     doc = tshark.stat_json("triage_rtt", EXAMPLE)
-    hs, ws_rtt = oracle_for(tshark, EXAMPLE)
-    check_against_oracle(doc, hs, ws_rtt)
-    check_summary(doc, hs)
+    assert check_capture(doc, frames_for(tshark, EXAMPLE)) >= 15, "clean streams compared with initial_rtt"
+    check_summary(doc)
     by_port = {(c["server"], c["server_port"], c["outcome"]) for c in doc["connections"]}
     assert ("10.0.0.9", 8080, "refused") in by_port
     assert ("198.51.100.7", 22, "unanswered") in by_port
