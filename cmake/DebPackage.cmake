@@ -45,19 +45,25 @@ set(CPACK_DEBIAN_PACKAGE_DEPENDS
     "${_triage_libws_pkg} (>= ${Wireshark_MAJOR_VERSION}.${Wireshark_MINOR_VERSION}), ${_triage_libws_pkg} (<< ${_triage_ws_next}), python3")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "tshark | wireshark-qt")
 set(CPACK_DEBIAN_PACKAGE_ENHANCES "wireshark-qt, tshark")
-# libc6, libstdc++6, libglib2.0-0 … from the binary itself: CPack needs dpkg-shlibdeps (dpkg-dev) and file.
+# libc6, libstdc++6, libglib2.0-0 … from the binary itself (dpkg-shlibdeps, from dpkg-dev),
+# found when the package is made (cmake/shlibdeps.cmake) and added by cpack's project config.
 find_program(_triage_shlibdeps dpkg-shlibdeps)
-find_program(_triage_file file)
-if(_triage_shlibdeps AND _triage_file)
-  set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-else()
-  message(STATUS "dpkg-shlibdeps or file missing: the .deb will list only libwireshark and python3 as dependencies")
+if(NOT _triage_shlibdeps)
+  message(STATUS "dpkg-shlibdeps missing: the .deb will list only libwireshark and python3 as dependencies")
 endif()
+configure_file("${CMAKE_CURRENT_LIST_DIR}/CPackProjectConfig.cmake.in" "${CMAKE_BINARY_DIR}/CPackProjectConfig.cmake" @ONLY)
+set(CPACK_PROJECT_CONFIG_FILE "${CMAKE_BINARY_DIR}/CPackProjectConfig.cmake")
 set(CPACK_STRIP_FILES ON)
 set(CPACK_OUTPUT_FILE_PREFIX "${CMAKE_BINARY_DIR}/package")
 include(CPack)
 
+set(_triage_shlibdeps_cmd "")
+if(_triage_shlibdeps)
+  set(_triage_shlibdeps_cmd COMMAND ${CMAKE_COMMAND} -DLIB=$<TARGET_FILE:triage> -DOUT=${CMAKE_BINARY_DIR}/shlibdeps.txt
+      -P "${CMAKE_CURRENT_LIST_DIR}/shlibdeps.cmake")
+endif()
 add_custom_target(deb
+  ${_triage_shlibdeps_cmd}
   COMMAND ${CMAKE_CPACK_COMMAND} -G DEB --config "${CMAKE_BINARY_DIR}/CPackConfig.cmake"
   WORKING_DIRECTORY "${CMAKE_BINARY_DIR}"
   COMMENT "Building the Debian package in ${CMAKE_BINARY_DIR}/package")
