@@ -22,6 +22,9 @@ gint g_allowlist_severity = static_cast<gint>(Severity::medium);
 // Off by default, as in Wireshark: Triage changes no Wireshark-wide setting
 // unless asked to.
 ws::pref_bool g_utp_heuristic = FALSE;
+// Counting window (triage-batch): frames outside it are dissected, not counted.
+guint g_count_first = 0, g_count_last = 0;
+guint g_max_ports = kMaxPortsPerDestination;
 
 const enum_val_t kModeValues[] = {
     {"deny", "Alert on the listed protocols (deny-list)", static_cast<gint>(PolicyMode::deny)},
@@ -190,7 +193,13 @@ void compile_egress(Settings* out) {
         out->egress_errors.push_back(err);
         cfg.price_per_gb = 0;
     }
+    cfg.max_ports = g_max_ports;
     out->egress = std::move(cfg);
+    out->window = FrameWindow{g_count_first, g_count_last};
+    out->window_error.clear();
+    if (g_count_last && g_count_last < g_count_first)
+        out->window_error = "triage.count_last_frame (" + std::to_string(g_count_last) +
+                            ") is before triage.count_first_frame (" + std::to_string(g_count_first) + ")";
 }
 
 constexpr const char* kUtpHeuristic = "bt_utp_udp";
@@ -310,6 +319,11 @@ void register_protocol() {
                                      "Price of one GB (10^9 IP bytes) of external egress; 0 hides the estimated cost",
                                      &g_price);
 
+    prefs_register_uint_preference(m, "egress_max_ports", "Ports listed per destination",
+                                   "How many destination ports each destination lists, most bytes first (the rest "
+                                   "are counted in ports_omitted); 0 lists all",
+                                   10, &g_max_ports);
+
     prefs_register_static_text_preference(m, "unwanted_heading", "Unwanted protocols (-z triage_unwanted)",
                                           "Settings of the Unwanted Protocols alerts");
     prefs_register_enum_preference(m, "unwanted_mode", "Policy mode",
@@ -328,6 +342,19 @@ void register_protocol() {
     prefs_register_enum_preference(m, "allowlist_severity", "Allow-list alert severity",
                                    "Severity of alerts for protocols outside the allow-list", &g_allowlist_severity,
                                    kSeverityValues, FALSE);
+
+    prefs_register_static_text_preference(m, "window_heading", "Counting window (set by triage-batch)",
+                                          "Frames outside the window are dissected but not counted");
+    prefs_register_uint_preference(m, "count_first_frame", "First counted frame",
+                                   "Frames before this one are context: dissected and tracked (a handshake or an FTP "
+                                   "session that began there is recognised), never counted; 0 or 1: from the start. "
+                                   "triage-batch sets it for the tail of the previous file it prepends",
+                                   10, &g_count_first);
+    prefs_register_uint_preference(m, "count_last_frame", "Last counted frame",
+                                   "Frames after this one are context (they can complete a counted handshake), never "
+                                   "counted; 0: to the end. triage-batch sets it for the head of the next file it "
+                                   "appends",
+                                   10, &g_count_last);
 
     static uat_field_t proto_fields[] = {
         UAT_FLD_CSTRING(triage_proto, protocol, "Protocol", "Wireshark filter name, e.g. telnet, bittorrent, ftp"),

@@ -25,6 +25,8 @@ struct Settings {
     std::vector<std::string> policy_errors;    // invalid policy entries (skipped)
     std::vector<std::string> policy_warnings;  // user entries that cannot match as things stand (stderr too)
     std::vector<std::string> policy_notes;     // built-in entries that cannot match (in the output only)
+    FrameWindow window;                        // the frames counted (batch jobs); the rest is context
+    std::string window_error;                  // an impossible window (no statistic starts)
 };
 
 // The settings in force (what the producer matches with).

@@ -55,7 +55,12 @@ void session_reset(void* p) {
 tap_packet_status session_packet(void* p, packet_info*, epan_dissect_t*, const void* data, tap_flags_t) {
     const FrameRecord* r = record_of(data);
     if (!r) return TAP_PACKET_DONT_REDRAW;
-    static_cast<Session*>(p)->tracker.add(r->egress());
+    auto* s = static_cast<Session*>(p);
+    if (!s->settings->window.contains(r->frame)) {
+        s->tracker.context(r->egress());
+        return TAP_PACKET_DONT_REDRAW;
+    }
+    s->tracker.add(r->egress());
     return TAP_PACKET_REDRAW;
 }
 
@@ -76,6 +81,7 @@ void session_finish(void* p) {
 
 std::string start_session(const StatArg& arg) {
     auto settings = prefs::snapshot();
+    if (!settings->window_error.empty()) return "triage_egress: " + settings->window_error;
     if (!settings->egress_errors.empty()) {
         std::string msg = "triage_egress: invalid preferences:";
         for (const std::string& e : settings->egress_errors) msg += "\n  " + e;
@@ -139,6 +145,10 @@ tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, con
     TreeState& s = *state;
     const EgressFrame frame = r->egress();
     const EgressFrame* f = &frame;
+    if (!s.settings->window.contains(r->frame)) {
+        s.tracker.context(frame);
+        return TAP_PACKET_DONT_REDRAW;
+    }
     s.tracker.add(frame);
     const Direction d = s.tracker.classify(f->src, f->dst);
     stats_tree_manip_node_int(MN_SET, st, to_string(d), s.directions, FALSE, s.clamp(s.tracker.total(d).frame_bytes));

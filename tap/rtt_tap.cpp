@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "plugins/prefs.hpp"
 #include "plugins/ws.hpp"
 #include "tap/cli_forms.hpp"
 #include "tap/taps.hpp"
@@ -37,7 +38,9 @@ struct Session {
 };
 
 void session_reset(void* p) {
-    static_cast<Session*>(p)->tracker.clear();
+    auto* s = static_cast<Session*>(p);
+    s->tracker.clear();
+    s->tracker.set_window(prefs::snapshot()->window);
 }
 
 tap_packet_status session_packet(void* p, packet_info* pinfo, epan_dissect_t*, const void* data, tap_flags_t) {
@@ -74,7 +77,10 @@ void session_finish(void* p) {
 }
 
 std::string start_session(const StatArg& arg) {
+    const auto settings = prefs::snapshot();
+    if (!settings->window_error.empty()) return "triage_rtt: " + settings->window_error;
     auto* s = new Session{arg.form, {}};
+    s->tracker.set_window(settings->window);
     std::string err = attach("tcp", s, arg.filter, TL_REQUIRES_NOTHING, ws::guard<session_reset>,
                              ws::guard<session_packet>, ws::guard<session_draw>, ws::guard<session_finish>);
     if (!err.empty()) {
@@ -109,6 +115,7 @@ TreeStates<TreeState> g_trees;
 
 void tree_init(stats_tree* st) {
     auto state = std::make_unique<TreeState>();
+    state->tracker.set_window(prefs::snapshot()->window);
     state->handshakes = stats_tree_create_node(st, kHandshakes, 0, STAT_DT_INT, TRUE);
     for (std::size_t i = 0; i < kOutcomeCount; ++i)
         stats_tree_create_node(st, to_string(static_cast<Outcome>(i)), state->handshakes, STAT_DT_INT, FALSE);

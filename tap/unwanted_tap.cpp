@@ -62,7 +62,9 @@ tap_packet_status session_packet(void* p, packet_info*, epan_dissect_t*, const v
     auto* s = static_cast<Session*>(p);
     const auto* raw = static_cast<const FrameRecord*>(data);
     if (!raw) return TAP_PACKET_DONT_REDRAW;
-    s->tracker.frame_time(raw->frame, raw->time);
+    const bool counted = s->settings->window.contains(raw->frame);
+    s->tracker.frame_time(raw->frame, raw->time, counted);
+    if (!counted) return TAP_PACKET_DONT_REDRAW;
     const FrameRecord* r = record_for(data, *s->settings, &s->tracker.anomalies_mut());
     if (!r || r->hits.empty()) return TAP_PACKET_DONT_REDRAW;
     const FrameInfo f = r->alert_frame();
@@ -89,6 +91,7 @@ void session_finish(void* p) {
 
 std::string start_session(const StatArg& arg) {
     auto settings = prefs::snapshot();
+    if (!settings->window_error.empty()) return "triage_unwanted: " + settings->window_error;
     if (!settings->policy_errors.empty()) {
         std::string msg = "triage_unwanted: the policy has errors:";
         for (const std::string& e : settings->policy_errors) msg += "\n  " + e;
@@ -140,6 +143,8 @@ tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, con
     TreeState* state = g_trees.find(st);
     if (!state) return TAP_PACKET_DONT_REDRAW;
     TreeState& s = *state;
+    const auto* raw = static_cast<const FrameRecord*>(data);
+    if (raw && !s.settings->window.contains(raw->frame)) return TAP_PACKET_DONT_REDRAW;
     const FrameRecord* r = record_for(data, *s.settings, &s.anomalies);
     if (!r || r->hits.empty()) return TAP_PACKET_DONT_REDRAW;
     const FrameInfo f = r->alert_frame();

@@ -101,13 +101,13 @@ void volume_fields(JsonWriter& w, const Volume& v) {
     w.field("payload_bytes", v.payload_bytes);
 }
 
-std::vector<PortVolume> top_ports(const Destination& d, std::size_t* omitted) {
+std::vector<PortVolume> top_ports(const Destination& d, std::size_t max, std::size_t* omitted) {
     std::vector<PortVolume> ports;
     for (const auto& [k, p] : d.ports) ports.push_back(p);
     std::stable_sort(ports.begin(), ports.end(),
                      [](const PortVolume& a, const PortVolume& b) { return a.frame_bytes > b.frame_bytes; });
-    *omitted = ports.size() > kMaxPortsPerDestination ? ports.size() - kMaxPortsPerDestination : 0;
-    if (*omitted) ports.resize(kMaxPortsPerDestination);
+    *omitted = max && ports.size() > max ? ports.size() - max : 0;
+    if (*omitted) ports.resize(max);
     return ports;
 }
 
@@ -200,7 +200,7 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
         w.end_array();
         std::size_t omitted = 0;
         w.key("ports").begin_array();
-        for (const PortVolume& p : top_ports(*d, &omitted)) {
+        for (const PortVolume& p : top_ports(*d, cfg.max_ports, &omitted)) {
             w.begin_object();
             w.field("transport", transport_name(p.transport));
             w.field("port", static_cast<unsigned>(p.port));

@@ -67,6 +67,10 @@ Handshake* HandshakeTracker::current(std::uint32_t stream) {
     return it == sparse_.end() ? nullptr : &records_[it->second];
 }
 
+std::uint32_t HandshakeTracker::index_of(std::uint32_t stream) const {
+    return stream < dense_.size() ? dense_[stream] - 1 : sparse_.at(stream);
+}
+
 void HandshakeTracker::set_current(std::uint32_t stream, std::uint32_t index) {
     if (stream >= dense_.size() && stream - dense_.size() < 65536) dense_.resize(std::size_t{stream} + 1, 0);
     if (stream < dense_.size())
@@ -82,17 +86,49 @@ Handshake& HandshakeTracker::start(const TcpSegment& seg, bool client_is_src) {
     h.server = client_is_src ? seg.dst : seg.src;
     h.client_port = client_is_src ? seg.sport : seg.dport;
     h.server_port = client_is_src ? seg.dport : seg.sport;
+    h.context = !window_.contains(seg.frame);
     records_.push_back(h);
     set_current(seg.stream, static_cast<std::uint32_t>(records_.size() - 1));
-    ++outcome_counts_[static_cast<std::size_t>(Outcome::no_syn)];
+    if (!h.context) ++outcome_counts_[static_cast<std::size_t>(Outcome::no_syn)];
     return records_.back();
+}
+
+std::uint64_t HandshakeTracker::syn_key(const Handshake& h) {
+    std::uint64_t k = h.client.hash();
+    k = (k ^ h.server.hash()) * 1099511628211ull;
+    k = (k ^ (std::uint64_t{h.client_port} << 16 | h.server_port)) * 1099511628211ull;
+    return (k ^ h.client_isn) * 1099511628211ull;
+}
+
+void HandshakeTracker::forget_unanswered(const Handshake& h) {
+    const auto it = unanswered_.find(syn_key(h));
+    if (it != unanswered_.end() && &records_[it->second] == &h) unanswered_.erase(it);
+}
+
+Handshake* HandshakeTracker::retried_elsewhere(const TcpSegment& seg, std::uint32_t* index) {
+    if (unanswered_.empty()) return nullptr;
+    Handshake probe;
+    probe.client = seg.src;
+    probe.server = seg.dst;
+    probe.client_port = seg.sport;
+    probe.server_port = seg.dport;
+    probe.client_isn = seg.seq;
+    const auto it = unanswered_.find(syn_key(probe));
+    if (it == unanswered_.end()) return nullptr;
+    Handshake& h = records_[it->second];
+    const bool same = h.client == seg.src && h.server == seg.dst && h.client_port == seg.sport &&
+                      h.server_port == seg.dport && h.client_isn == seg.seq && h.has_syn && !h.synack_seen &&
+                      !h.refused && !h.ack_seen;
+    if (!same) return nullptr;
+    *index = it->second;
+    return &h;
 }
 
 HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
     TcpSegment seg = in;
     seg.time = clamp_time(in.time);  // any two times can then be subtracted
     HandshakeUpdate up;
-    anomalies_.frame_time(seg.frame, seg.time);
+    anomalies_.frame_time(seg.frame, seg.time, window_.contains(seg.frame));
     Handshake* h = current(seg.stream);
     const bool is_syn = seg.flags & syn, is_ack = seg.flags & ack, is_rst = seg.flags & rst;
 
@@ -105,8 +141,18 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
     if (is_syn && !is_ack) {
         // A SYN after a finished handshake, a refusal, or a SYN with a new ISN
         // after the SYN/ACK starts a new handshake on a reused port pair.
-        const bool fresh = !h || !h->has_syn || h->ack_seen || h->refused ||
-                           (h->synack_seen && seg.seq != h->client_isn) || !from_client(*h);
+        bool fresh = !h || !h->has_syn || h->ack_seen || h->refused || (h->synack_seen && seg.seq != h->client_isn) ||
+                     !from_client(*h);
+        std::uint32_t index = 0;
+        if (!h) {
+            // A new tcp.stream for the same SYN (same ports, same ISN) while
+            // nothing answered it: a retransmission, not a new handshake.
+            if (Handshake* same = retried_elsewhere(seg, &index)) {
+                h = same;
+                fresh = false;
+                set_current(seg.stream, index);
+            }
+        }
         if (fresh) {
             h = &start(seg, true);
             up.is_new = true;
@@ -122,10 +168,12 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
             h->first_syn_time = seg.time;
         }
         if (!h->synack_seen) {
+            if (h->syn_count > 1 && h->client_isn != seg.seq) forget_unanswered(*h);
             h->syn_frame = seg.frame;
             h->syn_time = seg.time;
             h->client_isn = seg.seq;
             h->syn_data = seg.seglen;
+            if (!h->refused) note_unanswered(*h, index_of(seg.stream));
         }
     } else if (is_syn && is_ack) {
         if (!h) {
@@ -144,6 +192,7 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
             const std::uint32_t want = h->client_isn + 1;  // wraps like TCP
             const bool acks_syn = !h->has_syn || seg.ack == want || seg.ack == want + h->syn_data;
             if (acks_syn) {
+                if (h->has_syn) forget_unanswered(*h);
                 h->synack_seen = true;
                 h->synack_frame = h->last_synack_frame = seg.frame;
                 h->synack_time = h->last_synack_time = seg.time;
@@ -158,6 +207,7 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
         up.before = h->outcome();
         if (h->has_syn && !h->synack_seen && !h->refused && from_server(*h)) {
             h->refused = true;
+            forget_unanswered(*h);
             h->rst_frame = seg.frame;
         } else if (h->synack_seen && !h->ack_seen && !h->rst_frame) {
             h->rst_frame = seg.frame;
@@ -180,6 +230,7 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
         up.before = h->outcome();
     }
 
+    if (h->context) return HandshakeUpdate{};  // none of this statistic's business
     up.handshake = h;
     up.after = h->outcome();
     if (up.is_new) up.before = Outcome::no_syn;
@@ -205,6 +256,7 @@ HandshakeReport HandshakeTracker::report() const {
     std::vector<Nanos> rtt, sleg, cleg, conn;
     std::map<ServerKey, ServerAcc> servers;
     for (const Handshake& h : records_) {
+        if (h.context) continue;
         ++r.connections;
         const auto oi = static_cast<std::size_t>(h.outcome());
         ++r.outcomes[oi];
@@ -269,6 +321,62 @@ void handshake_json(const HandshakeTracker& t, const std::function<void(std::str
 }
 
 namespace {
+void frame_or_null(JsonWriter& w, const char* k, bool present, std::uint32_t f) {
+    w.key(k);
+    if (present)
+        w.value(f);
+    else
+        w.null();
+}
+
+void write_connection(JsonWriter& w, const Handshake& h) {
+    w.begin_object();
+    w.field("stream", h.stream);
+    w.field("client", h.client.to_string());
+    w.field("client_port", static_cast<unsigned>(h.client_port));
+    w.field("server", h.server.to_string());
+    w.field("server_port", static_cast<unsigned>(h.server_port));
+    w.key("start_time");
+    if (h.has_syn)
+        w.raw_number(format_epoch_us(h.first_syn_time));
+    else if (h.synack_seen)
+        w.raw_number(format_epoch_us(h.synack_time));
+    else
+        w.null();
+    frame_or_null(w, "first_syn_frame", h.has_syn, h.first_syn_frame);
+    frame_or_null(w, "syn_frame", h.has_syn, h.syn_frame);
+    frame_or_null(w, "synack_frame", h.synack_seen, h.synack_frame);
+    frame_or_null(w, "last_synack_frame", h.synack_seen, h.last_synack_frame);
+    frame_or_null(w, "ack_frame", h.ack_seen, h.ack_frame);
+    frame_or_null(w, "rst_frame", h.rst_frame != 0, h.rst_frame);
+    w.field("syn_count", h.syn_count);
+    w.field("synack_count", h.synack_count);
+    w.field("retried", h.retried());
+    w.field_ms_or_null("server_leg_ms", h.has_server_leg(), h.server_leg());
+    w.field_ms_or_null("client_leg_ms", h.has_client_leg(), h.client_leg());
+    w.field_ms_or_null("rtt_ms", h.has_rtt(), h.rtt());
+    w.field_ms_or_null("connect_ms", h.has_connect(), h.connect());
+    w.key("network_leg");
+    const NetworkLeg nl = h.network_leg();
+    if (nl == NetworkLeg::unclear)
+        w.null();
+    else
+        w.value(to_string(nl));
+    w.field("outcome", to_string(h.outcome()));
+    w.key("anomaly");
+    if (h.negative_time())
+        w.value("negative_time");
+    else
+        w.null();
+    w.end_object();
+}
+
+// A context handshake that began before the counting window (not after it).
+bool started_before(const Handshake& h, const FrameWindow& win) {
+    if (h.has_syn) return h.first_syn_frame < win.first;
+    return h.synack_seen && h.synack_frame < win.first;
+}
+
 void write_handshake_json(const HandshakeTracker& t, JsonWriter& w) {
     const HandshakeReport r = t.report();
     w.begin_object();
@@ -315,62 +423,34 @@ void write_handshake_json(const HandshakeTracker& t, JsonWriter& w) {
     w.end_array();
     AnomalyLog anomalies = t.anomalies();
     for (const Handshake& h : t.handshakes())
-        if (h.negative_time())
+        if (!h.context && h.negative_time())
             anomalies.add("negative_time", h.ack_seen ? h.ack_frame : h.synack_frame,
                           "tcp.stream " + std::to_string(h.stream) +
                               ": timestamps go backwards inside the handshake; its times are kept out of every "
                               "statistic");
     anomalies.write(w);
     w.key("connections").begin_array();
-    auto frame_or_null = [&w](const char* k, bool present, std::uint32_t f) {
-        w.key(k);
-        if (present)
-            w.value(f);
-        else
-            w.null();
-    };
-    for (const Handshake& h : t.handshakes()) {
-        w.begin_object();
-        w.field("stream", h.stream);
-        w.field("client", h.client.to_string());
-        w.field("client_port", static_cast<unsigned>(h.client_port));
-        w.field("server", h.server.to_string());
-        w.field("server_port", static_cast<unsigned>(h.server_port));
-        w.key("start_time");
-        if (h.has_syn)
-            w.raw_number(format_epoch_us(h.first_syn_time));
-        else if (h.synack_seen)
-            w.raw_number(format_epoch_us(h.synack_time));
-        else
-            w.null();
-        frame_or_null("first_syn_frame", h.has_syn, h.first_syn_frame);
-        frame_or_null("syn_frame", h.has_syn, h.syn_frame);
-        frame_or_null("synack_frame", h.synack_seen, h.synack_frame);
-        frame_or_null("last_synack_frame", h.synack_seen, h.last_synack_frame);
-        frame_or_null("ack_frame", h.ack_seen, h.ack_frame);
-        frame_or_null("rst_frame", h.rst_frame != 0, h.rst_frame);
-        w.field("syn_count", h.syn_count);
-        w.field("synack_count", h.synack_count);
-        w.field("retried", h.retried());
-        w.field_ms_or_null("server_leg_ms", h.has_server_leg(), h.server_leg());
-        w.field_ms_or_null("client_leg_ms", h.has_client_leg(), h.client_leg());
-        w.field_ms_or_null("rtt_ms", h.has_rtt(), h.rtt());
-        w.field_ms_or_null("connect_ms", h.has_connect(), h.connect());
-        w.key("network_leg");
-        const NetworkLeg nl = h.network_leg();
-        if (nl == NetworkLeg::unclear)
-            w.null();
-        else
-            w.value(to_string(nl));
-        w.field("outcome", to_string(h.outcome()));
-        w.key("anomaly");
-        if (h.negative_time())
-            w.value("negative_time");
+    for (const Handshake& h : t.handshakes())
+        if (!h.context) write_connection(w, h);
+    w.end_array();
+    if (const FrameWindow& win = t.window(); win.limited()) {
+        // For triage-merge: which frames this run counted, and the handshakes
+        // that started in the context before them (the previous file's), as
+        // this run saw them, so that a handshake longer than the context is
+        // completed or reported.
+        w.key("window").begin_object();
+        w.field("first_frame", win.first);
+        w.key("last_frame");
+        if (win.last)
+            w.value(win.last);
         else
             w.null();
         w.end_object();
+        w.key("context_connections").begin_array();
+        for (const Handshake& h : t.handshakes())
+            if (h.context && started_before(h, win)) write_connection(w, h);
+        w.end_array();
     }
-    w.end_array();
     w.end_object();
 }
 }  // namespace
@@ -389,6 +469,7 @@ void handshake_csv(const HandshakeTracker& t, const std::function<void(std::stri
     auto num = [](bool present, std::uint32_t v) { return present ? std::to_string(v) : std::string(); };
     auto ms = [](bool present, Nanos v) { return present ? format_ms(v) : std::string(); };
     for (const Handshake& h : t.handshakes()) {
+        if (h.context) continue;
         const NetworkLeg nl = h.network_leg();
         out += std::to_string(h.stream) + ',' + h.client.to_string() + ',' + std::to_string(h.client_port) + ',' +
                h.server.to_string() + ',' + std::to_string(h.server_port) + ',' + num(h.has_syn, h.first_syn_frame) +

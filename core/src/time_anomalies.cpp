@@ -4,8 +4,14 @@
 
 namespace triage {
 
-void AnomalyLog::frame_time(std::uint32_t frame, Nanos t) {
+void AnomalyLog::frame_time(std::uint32_t frame, Nanos t, bool counted) {
     t = clamp_time(t);
+    if (!counted) {
+        have_last_ = true;
+        last_ = t;
+        last_frame_ = frame;
+        return;
+    }
     if ((t >= kMaxTime || t <= -kMaxTime) && !(have_last_ && frame == last_frame_))
         add("time_out_of_range", frame, "timestamp outside the years 1824-2116; clamped");
     if (have_last_ && frame != last_frame_) {

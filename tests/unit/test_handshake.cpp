@@ -245,3 +245,53 @@ TEST(Handshake, HugeLegsClassifyWithoutOverflow) {
     const std::string j = handshake_json(f.t, 0);
     EXPECT_NE(j.find("\"network_leg\":\"server_leg\""), std::string::npos);
 }
+
+// Wireshark 4.4+ can give a SYN retransmitted after seconds a new tcp.stream.
+TEST(Handshake, RetransmittedSynInANewStreamIsTheSameHandshake) {
+    Feed f;
+    f.seg(0, true, syn, 100, 0, 0);
+    f.seg(2, true, syn, 100, 0, 3000 * MS);  // same ports and ISN, new stream
+    f.seg(2, false, syn | ack, 900, 101, 3020 * MS);
+    f.seg(2, true, ack, 101, 901, 3020 * MS + 40'000);
+    const Handshake& h = f.only();
+    EXPECT_EQ(h.outcome(), Outcome::completed);
+    EXPECT_EQ(h.syn_count, 2u);
+    EXPECT_EQ(h.first_syn_frame, 1u);
+    EXPECT_EQ(h.syn_frame, 2u);
+    EXPECT_EQ(h.server_leg(), 20 * MS);
+    EXPECT_EQ(h.connect(), 3020 * MS + 40'000);
+    EXPECT_EQ(f.t.outcome_count(Outcome::unanswered), 0u);
+}
+
+TEST(Handshake, SynWithAnotherIsnInANewStreamIsANewHandshake) {
+    Feed f;
+    f.seg(0, true, syn, 100, 0, 0);
+    f.seg(1, true, syn, 5000, 0, 3000 * MS);
+    EXPECT_EQ(f.t.handshakes().size(), 2u);
+    // Once answered, the same ISN again on a new stream is a new handshake too.
+    f.seg(1, false, syn | ack, 900, 5001, 3020 * MS);
+    f.seg(3, true, syn, 5000, 0, 9000 * MS);
+    EXPECT_EQ(f.t.handshakes().size(), 3u);
+}
+
+TEST(Handshake, ContextFramesAreTrackedNotCounted) {
+    Feed f;
+    f.t.set_window(FrameWindow{3, 5});
+    f.seg(0, true, syn, 100, 0, 0);                           // frame 1: context
+    f.seg(0, false, syn | ack, 900, 101, 20 * MS);            // 2
+    f.seg(1, true, syn, 300, 0, 25 * MS, 0, 40001);           // 3: counted
+    f.seg(0, true, ack, 101, 901, 30 * MS);                   // 4: completes the context one
+    f.seg(1, false, syn | ack, 700, 301, 45 * MS, 0, 40001);  // 5
+    f.seg(1, true, ack, 301, 701, 46 * MS, 0, 40001);         // 6: context, completes the counted one
+    f.seg(2, true, syn, 500, 0, 50 * MS, 0, 40002);           // 7: context
+    const HandshakeReport r = f.t.report();
+    EXPECT_EQ(r.connections, 1u);
+    EXPECT_EQ(r.outcomes[static_cast<std::size_t>(Outcome::completed)], 1u);
+    EXPECT_EQ(r.rtt.count, 1u);
+    EXPECT_EQ(r.rtt.min, 20 * MS + MS);
+    EXPECT_EQ(f.t.outcome_count(Outcome::completed), 1u);
+    EXPECT_EQ(f.t.outcome_count(Outcome::unanswered), 0u);
+    const std::string json = handshake_json(f.t);
+    EXPECT_NE(json.find("\"window\""), std::string::npos);
+    EXPECT_NE(json.find("\"context_connections\""), std::string::npos);
+}

@@ -48,7 +48,7 @@ public:
     // Alerts ordered most severe first, then most bytes.
     std::vector<Alert> alerts(const std::vector<Rule>& rules) const;
     // Every frame the statistic sees, for timestamp anomalies.
-    void frame_time(std::uint32_t frame, Nanos t) { anomalies_.frame_time(frame, t); }
+    void frame_time(std::uint32_t frame, Nanos t, bool counted = true) { anomalies_.frame_time(frame, t, counted); }
     const AnomalyLog& anomalies() const { return anomalies_; }
     AnomalyLog& anomalies_mut() { return anomalies_; }
     void clear() { *this = AlertTracker(); }

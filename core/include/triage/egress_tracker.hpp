@@ -59,10 +59,14 @@ struct Destination {
     std::map<std::pair<std::uint8_t, std::uint16_t>, PortVolume> ports;
 };
 
+constexpr std::size_t kMaxPortsPerDestination = 20;
+
 struct EgressConfig {
     CidrSet local_networks;
     CidrSet platform_endpoints;
     double price_per_gb = 0.0;  // 0: no cost column
+    // Ports listed per destination (the rest is counted in ports_omitted); 0: all.
+    std::size_t max_ports = kMaxPortsPerDestination;
     static EgressConfig defaults();
 };
 
@@ -71,6 +75,8 @@ public:
     explicit EgressTracker(EgressConfig cfg = EgressConfig::defaults()) : cfg_(std::move(cfg)) {}
     Direction classify(const IpAddress& src, const IpAddress& dst) const;
     void add(const EgressFrame& f);
+    // A frame outside the counting window: only its time is noted (for anomalies).
+    void context(const EgressFrame& f) { anomalies_.frame_time(f.frame, f.time, false); }
     const Volume& total(Direction d) const { return totals_[static_cast<std::size_t>(d)]; }
     const Destination* find(const IpAddress& dst) const {
         auto it = dests_.find(dst);
@@ -90,8 +96,6 @@ private:
 };
 
 using NameResolver = std::function<std::string(const IpAddress&)>;  // "" when unknown
-
-constexpr std::size_t kMaxPortsPerDestination = 20;
 
 std::string egress_json(const EgressTracker& t, const NameResolver& names, int indent = 2);
 std::string egress_csv(const EgressTracker& t, const NameResolver& names);

@@ -55,8 +55,9 @@ struct Handshake {
     std::uint16_t client_port = 0, server_port = 0;
     IpAddress client, server;
     bool has_syn : 1, synack_seen : 1, ack_seen : 1, refused : 1;
+    bool context : 1;  // started outside the counting window: tracked, not counted
 
-    Handshake() : has_syn(false), synack_seen(false), ack_seen(false), refused(false) {}
+    Handshake() : has_syn(false), synack_seen(false), ack_seen(false), refused(false), context(false) {}
     Outcome outcome() const;
     bool has_server_leg() const { return has_syn && synack_seen; }
     bool has_client_leg() const { return synack_seen && ack_seen; }
@@ -106,6 +107,10 @@ struct HandshakeReport {
 
 class HandshakeTracker {
 public:
+    // Frames outside `w` are context: handshakes they start are tracked (so
+    // that the stream's later segments find them) but never counted or listed.
+    void set_window(FrameWindow w) { window_ = w; }
+    const FrameWindow& window() const { return window_; }
     HandshakeUpdate add(const TcpSegment& seg);
     const std::deque<Handshake>& handshakes() const { return records_; }
     std::uint64_t outcome_count(Outcome o) const { return outcome_counts_[static_cast<std::size_t>(o)]; }
@@ -118,14 +123,24 @@ public:
 private:
     AnomalyLog anomalies_;
     Handshake& start(const TcpSegment& seg, bool client_is_src);
+    // Handshakes whose SYN nothing has answered yet, by client/server/ISN:
+    // Wireshark 4.4+ can give a retransmitted SYN a new tcp.stream, and it is
+    // still the same handshake retried.
+    static std::uint64_t syn_key(const Handshake& h);
+    void note_unanswered(const Handshake& h, std::uint32_t index) { unanswered_[syn_key(h)] = index; }
+    void forget_unanswered(const Handshake& h);
+    Handshake* retried_elsewhere(const TcpSegment& seg, std::uint32_t* index);
+    std::unordered_map<std::uint64_t, std::uint32_t> unanswered_;
     Handshake* current(std::uint32_t stream);
     void set_current(std::uint32_t stream, std::uint32_t index);
-    std::deque<Handshake> records_;  // a deque: no copy of all records when it grows
+    std::uint32_t index_of(std::uint32_t stream) const;  // of a stream that has a record
+    std::deque<Handshake> records_;                      // a deque: no copy of all records when it grows
     // tcp.stream -> 1 + index of its latest record. Wireshark numbers streams
     // densely from 0, so a vector; far jumps (hostile input) go to the map.
     std::vector<std::uint32_t> dense_;
     std::unordered_map<std::uint32_t, std::uint32_t> sparse_;
     std::array<std::uint64_t, kOutcomeCount> outcome_counts_{};
+    FrameWindow window_;
 };
 
 std::string handshake_json(const HandshakeTracker& t, int indent = 2);

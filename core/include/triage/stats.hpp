@@ -19,6 +19,15 @@ inline Nanos clamp_time(Nanos t) {
 }
 Nanos saturating_add(Nanos a, Nanos b);
 
+// The frames a statistic counts (the rest is context: dissected and tracked,
+// not counted), for a batch job that reads the tail of the previous file and
+// the head of the next around its own. 0 leaves that side open.
+struct FrameWindow {
+    std::uint32_t first = 0, last = 0;
+    bool limited() const { return first != 0 || last != 0; }
+    bool contains(std::uint32_t frame) const { return frame >= first && (last == 0 || frame <= last); }
+};
+
 struct Summary {
     std::size_t count = 0;
     Nanos min = 0, max = 0, p50 = 0, p90 = 0, p95 = 0, p99 = 0;

@@ -23,8 +23,9 @@ public:
     static constexpr Nanos kJump = 24LL * 3600 * 1'000'000'000;  // a day between consecutive frames
     static constexpr std::size_t kKept = 20;                     // listed; all are counted
 
-    // Called with every frame a statistic sees, in capture order.
-    void frame_time(std::uint32_t frame, Nanos t);
+    // Called with every frame a statistic sees, in capture order; a frame
+    // outside the counting window is compared with, never reported.
+    void frame_time(std::uint32_t frame, Nanos t, bool counted = true);
     void add(std::string kind, std::uint32_t frame, std::string detail);
     const std::vector<Anomaly>& listed() const { return listed_; }
     std::uint64_t count(const std::string& kind) const;
