@@ -319,11 +319,6 @@ void register_protocol() {
                                      "Price of one GB (10^9 IP bytes) of external egress; 0 hides the estimated cost",
                                      &g_price);
 
-    prefs_register_uint_preference(m, "egress_max_ports", "Ports listed per destination",
-                                   "How many destination ports each destination lists, most bytes first (the rest "
-                                   "are counted in ports_omitted); 0 lists all",
-                                   10, &g_max_ports);
-
     prefs_register_static_text_preference(m, "unwanted_heading", "Unwanted protocols (-z triage_unwanted)",
                                           "Settings of the Unwanted Protocols alerts");
     prefs_register_enum_preference(m, "unwanted_mode", "Policy mode",
@@ -342,19 +337,6 @@ void register_protocol() {
     prefs_register_enum_preference(m, "allowlist_severity", "Allow-list alert severity",
                                    "Severity of alerts for protocols outside the allow-list", &g_allowlist_severity,
                                    kSeverityValues, FALSE);
-
-    prefs_register_static_text_preference(m, "window_heading", "Counting window (set by triage-batch)",
-                                          "Frames outside the window are dissected but not counted");
-    prefs_register_uint_preference(m, "count_first_frame", "First counted frame",
-                                   "Frames before this one are context: dissected and tracked (a handshake or an FTP "
-                                   "session that began there is recognised), never counted; 0 or 1: from the start. "
-                                   "triage-batch sets it for the tail of the previous file it prepends",
-                                   10, &g_count_first);
-    prefs_register_uint_preference(m, "count_last_frame", "Last counted frame",
-                                   "Frames after this one are context (they can complete a counted handshake), never "
-                                   "counted; 0: to the end. triage-batch sets it for the head of the next file it "
-                                   "appends",
-                                   10, &g_count_last);
 
     static uat_field_t proto_fields[] = {
         UAT_FLD_CSTRING(triage_proto, protocol, "Protocol", "Wireshark filter name, e.g. telnet, bittorrent, ftp"),
@@ -379,6 +361,23 @@ void register_protocol() {
                               ws::guard<port_rec_update>, port_rec_free, ws::guard<uat_changed>, nullptr, port_fields);
     prefs_register_uat_preference(m, "port_rules", "Port rules",
                                   "Ports to alert on when Wireshark does not identify the protocol", port_uat);
+
+    prefs_register_static_text_preference(m, "output_heading", "Output and batch jobs",
+                                          "How much the JSON lists; the counting window triage-batch sets");
+    prefs_register_uint_preference(m, "egress_max_ports", "Ports listed per destination",
+                                   "How many destination ports each destination lists, most bytes first (the rest "
+                                   "are counted in ports_omitted); 0 lists all",
+                                   10, &g_max_ports);
+    prefs_register_uint_preference(m, "count_first_frame", "First counted frame",
+                                   "Frames before this one are context: dissected and tracked (a handshake or an FTP "
+                                   "session that began there is recognised), never counted; 0 or 1: from the start. "
+                                   "triage-batch sets it for the tail of the previous file it prepends",
+                                   10, &g_count_first);
+    prefs_register_uint_preference(m, "count_last_frame", "Last counted frame",
+                                   "Frames after this one are context (they can complete a counted handshake), never "
+                                   "counted; 0: to the end. triage-batch sets it for the head of the next file it "
+                                   "appends",
+                                   10, &g_count_last);
 }
 
 void register_handoff() {
