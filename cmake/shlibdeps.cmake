@@ -3,7 +3,8 @@
 # libglib2.0-0, libwireshark…) to OUT. dpkg 1.22 (Debian 13) refuses to run
 # without a debian/control, which CPack's own call does not provide, so it runs
 # here in a scratch folder holding a minimal one.
-set(work "${OUT}.d")
+string(RANDOM LENGTH 12 tag)  # two builds of the target at once must not share it
+set(work "${OUT}.${tag}.d")
 file(REMOVE_RECURSE "${work}")
 file(MAKE_DIRECTORY "${work}/debian")
 file(WRITE "${work}/debian/control"
@@ -17,4 +18,5 @@ endif()
 string(REGEX MATCH "shlibs:Depends=[^\n]*" line "${out}")
 string(REPLACE "shlibs:Depends=" "" deps "${line}")
 string(STRIP "${deps}" deps)
-file(WRITE "${OUT}" "${deps}")
+file(WRITE "${OUT}.${tag}" "${deps}")
+file(RENAME "${OUT}.${tag}" "${OUT}")

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import BUILD, EXAMPLE, NOBODY, system_plugin_dir, unprivileged
 
-pytestmark = pytest.mark.no_sanitizer  # packages the plain build
+pytestmark = [pytest.mark.no_sanitizer, pytest.mark.xdist_group("package")]  # the plain build, packaged once
 
 PACKAGE = "wireshark-triage"
 
