@@ -2,7 +2,9 @@
 
 import json
 import os
+import pathlib
 import subprocess
+import tempfile
 from decimal import Decimal
 
 import pytest
@@ -110,3 +112,118 @@ def test_merge_rejects_non_triage_json(tmp_path):
     bad.write_text('{"hello": 1}')
     p = subprocess.run([str(MERGE), str(bad)], capture_output=True, text=True)
     assert p.returncode != 0 and "not a Triage JSON document" in p.stderr
+
+
+# ---- rings: triage-batch == one run over mergecap -a of the files -----------------------------------
+
+def first_time(path):
+    out = subprocess.run(["capinfos", "-M", "-T", "-r", "-a", "-S", str(path)], capture_output=True, text=True,
+                         check=True).stdout
+    return Decimal(out.split("\t")[1])
+
+
+def normalized(x):
+    """Everything but tcp.stream (per job) and the capture each record came from."""
+    if isinstance(x, dict):
+        return {k: normalized(v) for k, v in x.items() if k not in ("stream", "capture")}
+    if isinstance(x, list):
+        return [normalized(v) for v in x]
+    return str(x) if isinstance(x, Decimal) else x
+
+
+@pytest.fixture
+def tmp_path(tshark, request):
+    """A folder the unprivileged tshark can read (pytest's own are private to root)."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="ring-", dir=tshark.work))
+    os.chmod(d, 0o755)
+    yield d
+    subprocess.run(["rm", "-rf", str(d)])
+
+
+def ring_vs_whole(tshark, source, packets, context, tmp_path):
+    ring = tmp_path / f"ring-{packets}"
+    ring.mkdir()
+    subprocess.run(["editcap", "-c", str(packets), str(source), str(ring / "cut.pcapng")], check=True)
+    files = sorted(ring.iterdir(), key=lambda p: (first_time(p), p.name))
+    whole = tmp_path / f"whole-{packets}.pcapng"
+    subprocess.run(["mergecap", "-F", "pcapng", "-a", "-w", str(whole), *map(str, files)], check=True)
+    for p in [ring, tmp_path, *ring.iterdir(), whole]:
+        os.chmod(p, 0o755 if p.is_dir() else 0o644)
+    env = dict(os.environ, TRIAGE_TSHARK=" ".join(tshark.argv([])))
+    p = subprocess.run([str(BATCH), "-j", "2", "--context", str(context), str(ring)], capture_output=True, text=True,
+                       env=env, timeout=600)
+    assert p.returncode == 0, p.stderr
+    batch = by_kind(json_documents(p.stdout))
+    single = by_kind(json_documents(tshark.run("-r", whole, "-q", *ALL).stdout))
+    return batch, single, len(files)
+
+
+# Cut inside handshakes and FTP sessions (the example has both), in files smaller than the context.
+@pytest.mark.parametrize("capture,packets,context", [("EXAMPLE", 5, 50), ("EXAMPLE", 37, 20)])
+def test_ring_equals_one_run_over_the_whole(tshark, tmp_path, capture, packets, context):
+    from conftest import EXAMPLE
+    source = EXAMPLE if capture == "EXAMPLE" else shared_capture(capture)
+    batch, single, files = ring_vs_whole(tshark, source, packets, context, tmp_path)
+    assert files > 1
+    for k in ("rtt", "unwanted", "egress"):
+        assert normalized(batch[k]) == normalized(single[k]), k
+    assert single["rtt"]["summary"]["connections"] > 0
+
+
+def test_ring_reports_handshakes_longer_than_the_context(tshark, tmp_path):
+    """The example's SYN/ACK 168 frames after its SYN, with files of 2 and a context of 50: reported, not bent."""
+    from conftest import EXAMPLE
+    batch, single, _ = ring_vs_whole(tshark, EXAMPLE, 2, 50, tmp_path)
+    assert batch["rtt"]["anomaly_counts"].get("beyond_context", 0) >= 1
+    assert any(a["kind"] == "beyond_context" and "raise --context" in a["detail"] for a in batch["rtt"]["anomalies"])
+    assert normalized(batch["egress"]) == normalized(single["egress"]), "per-frame statistics stay exact"
+
+
+def test_ring_with_a_bad_file_names_it_and_merges_the_rest(tshark, tmp_path):
+    from conftest import EXAMPLE
+    ring = tmp_path / "ring"
+    ring.mkdir()
+    subprocess.run(["editcap", "-c", "100", str(EXAMPLE), str(ring / "cut.pcap")], check=True)
+    files = sorted(ring.iterdir())
+    broken = ring / "zz-truncated.pcap"
+    data = files[1].read_bytes()
+    broken.write_bytes(data[: len(data) - 7])  # cut inside its last packet
+    (ring / "unreadable.pcap").write_bytes(b"not a capture at all")
+    for p in [ring, tmp_path, *ring.iterdir()]:
+        os.chmod(p, 0o755 if p.is_dir() else 0o644)
+    env = dict(os.environ, TRIAGE_TSHARK=" ".join(tshark.argv([])))
+    p = subprocess.run([str(BATCH), "-j", "2", str(ring)], capture_output=True, text=True, env=env, timeout=600)
+    assert p.returncode == 1
+    assert "zz-truncated.pcap" in p.stderr and "unreadable.pcap" in p.stderr
+    docs = by_kind(json_documents(p.stdout))
+    assert set(docs) == {"rtt", "unwanted", "egress"}, "the rest is merged"
+    for d in docs.values():
+        assert sorted(m["capture"] for m in d["missing_captures"]) == ["unreadable.pcap", "zz-truncated.pcap"]
+    assert docs["rtt"]["summary"]["connections"] > 0
+
+
+def test_batch_keeps_options_with_spaces(tshark, tmp_path):
+    """The README's uat: example has spaces and quotes: they reach tshark intact."""
+    from conftest import EXAMPLE
+    ring = tmp_path / "ring"
+    ring.mkdir()
+    subprocess.run(["editcap", "-c", "150", str(EXAMPLE), str(ring / "cut.pcap")], check=True)
+    for p in [ring, tmp_path, *ring.iterdir()]:
+        os.chmod(p, 0o755 if p.is_dir() else 0o644)
+    env = dict(os.environ, TRIAGE_TSHARK=" ".join(tshark.argv([])))
+    opt = 'uat:triage_unwanted_protocols:"dns","high","name lookups in the clear"'
+    p = subprocess.run([str(BATCH), str(ring), "-o", opt], capture_output=True, text=True, env=env, timeout=600)
+    assert p.returncode == 0, p.stderr
+    alerts = {a["protocol"]: a for a in by_kind(json_documents(p.stdout))["unwanted"]["alerts"]}
+    assert alerts["dns"]["reason"] == "name lookups in the clear"
+
+
+def test_merge_refuses_runs_made_with_different_settings(tshark, tmp_path):
+    from conftest import EXAMPLE
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(tshark.run("-r", EXAMPLE, "-q", "-z", "triage_egress,json").stdout)
+    b.write_text(tshark.run("-r", EXAMPLE, "-q", "-o", "triage.local_networks:10.0.0.5/32",
+                            "-z", "triage_egress,json").stdout)
+    p = subprocess.run([str(MERGE), str(a), str(b)], capture_output=True, text=True)
+    assert p.returncode != 0
+    assert "b.json and " in p.stderr and "a.json" in p.stderr and "different egress settings" in p.stderr
