@@ -159,7 +159,8 @@ def ring_vs_whole(tshark, source, packets, context, tmp_path):
 
 
 # Cut inside handshakes and FTP sessions (the example has both), in files smaller than the context.
-@pytest.mark.parametrize("capture,packets,context", [("EXAMPLE", 5, 50), ("EXAMPLE", 37, 20)])
+@pytest.mark.parametrize("capture,packets,context", [
+    ("EXAMPLE", 5, 50), ("EXAMPLE", 37, 20), ("zeek_ftp_ipv6.pcap", 7, 100), ("cs_http_espn.pcapng", 113, 500)])
 def test_ring_equals_one_run_over_the_whole(tshark, tmp_path, capture, packets, context):
     from conftest import EXAMPLE
     source = EXAMPLE if capture == "EXAMPLE" else shared_capture(capture)
