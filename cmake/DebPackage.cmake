@@ -45,6 +45,7 @@ set(CPACK_DEBIAN_PACKAGE_DEPENDS
     "${_triage_libws_pkg} (>= ${Wireshark_MAJOR_VERSION}.${Wireshark_MINOR_VERSION}), ${_triage_libws_pkg} (<< ${_triage_ws_next}), python3")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "tshark | wireshark-qt")
 set(CPACK_DEBIAN_PACKAGE_ENHANCES "wireshark-qt, tshark")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "parallel, rsync, openssh-client")  # triage-batch --hosts
 # libc6, libstdc++6, libglib2.0-0 … from the binary itself (dpkg-shlibdeps, from dpkg-dev),
 # found when the package is made (cmake/shlibdeps.cmake) and added by cpack's project config.
 find_program(_triage_shlibdeps dpkg-shlibdeps)

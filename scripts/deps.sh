@@ -29,4 +29,5 @@ TEST_PACKAGES=(libgtest-dev python3 python3-pytest python3-pytest-xdist valgrind
     locales iproute2 debootstrap                                   # locale tests, network namespaces, chroots
     wireshark-qt xvfb xdotool imagemagick xclip fonts-dejavu-core  # GUI tests under Xvfb
     chromium                                                       # the HTML report, rendered headless
-    dpkg-dev file)                                                 # the .deb (dpkg-shlibdeps)
+    dpkg-dev file                                                  # the .deb (dpkg-shlibdeps)
+    parallel rsync openssh-server openssh-client)                  # triage-batch --hosts, sshd test hosts
