@@ -228,3 +228,26 @@ def test_merge_refuses_runs_made_with_different_settings(tshark, tmp_path):
     p = subprocess.run([str(MERGE), str(a), str(b)], capture_output=True, text=True)
     assert p.returncode != 0
     assert "b.json and " in p.stderr and "a.json" in p.stderr and "different egress settings" in p.stderr
+
+
+def test_batch_removes_its_temporary_folder_when_killed(tshark, tmp_path):
+    import signal
+    import time
+    from conftest import EXAMPLE
+    ring = tmp_path / "ring"
+    ring.mkdir()
+    subprocess.run(["editcap", "-c", "20", str(EXAMPLE), str(ring / "cut.pcap")], check=True)
+    for p in [ring, *ring.iterdir()]:
+        os.chmod(p, 0o755 if p.is_dir() else 0o644)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = dict(os.environ, TRIAGE_TSHARK=" ".join(tshark.argv([])), TMPDIR=str(tmp))
+    proc = subprocess.Popen([str(BATCH), "-j", "1", str(ring)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(tmp.glob("triage-batch-*")):
+        time.sleep(0.02)
+    assert list(tmp.glob("triage-batch-*")), "the batch made its folder"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    assert not list(tmp.glob("triage-batch-*")), "removed on SIGTERM"
