@@ -93,11 +93,12 @@ Handshake& HandshakeTracker::start(const TcpSegment& seg, bool client_is_src) {
     return records_.back();
 }
 
-std::uint64_t HandshakeTracker::syn_key(const Handshake& h) {
-    std::uint64_t k = h.client.hash();
-    k = (k ^ h.server.hash()) * 1099511628211ull;
-    k = (k ^ (std::uint64_t{h.client_port} << 16 | h.server_port)) * 1099511628211ull;
-    return (k ^ h.client_isn) * 1099511628211ull;
+std::uint64_t HandshakeTracker::syn_key(const IpAddress& client, std::uint16_t client_port, const IpAddress& server,
+                                        std::uint16_t server_port, std::uint32_t isn) {
+    std::uint64_t k = client.hash();
+    k = (k ^ server.hash()) * 1099511628211ull;
+    k = (k ^ (std::uint64_t{client_port} << 16 | server_port)) * 1099511628211ull;
+    return (k ^ isn) * 1099511628211ull;
 }
 
 void HandshakeTracker::forget_unanswered(const Handshake& h) {
@@ -107,13 +108,7 @@ void HandshakeTracker::forget_unanswered(const Handshake& h) {
 
 Handshake* HandshakeTracker::retried_elsewhere(const TcpSegment& seg, std::uint32_t* index) {
     if (unanswered_.empty()) return nullptr;
-    Handshake probe;
-    probe.client = seg.src;
-    probe.server = seg.dst;
-    probe.client_port = seg.sport;
-    probe.server_port = seg.dport;
-    probe.client_isn = seg.seq;
-    const auto it = unanswered_.find(syn_key(probe));
+    const auto it = unanswered_.find(syn_key(seg.src, seg.sport, seg.dst, seg.dport, seg.seq));
     if (it == unanswered_.end()) return nullptr;
     Handshake& h = records_[it->second];
     const bool same = h.client == seg.src && h.server == seg.dst && h.client_port == seg.sport &&

@@ -126,7 +126,11 @@ private:
     // Handshakes whose SYN nothing has answered yet, by client/server/ISN:
     // Wireshark 4.4+ can give a retransmitted SYN a new tcp.stream, and it is
     // still the same handshake retried.
-    static std::uint64_t syn_key(const Handshake& h);
+    static std::uint64_t syn_key(const IpAddress& client, std::uint16_t client_port, const IpAddress& server,
+                                 std::uint16_t server_port, std::uint32_t isn);
+    static std::uint64_t syn_key(const Handshake& h) {
+        return syn_key(h.client, h.client_port, h.server, h.server_port, h.client_isn);
+    }
     void note_unanswered(const Handshake& h, std::uint32_t index) { unanswered_[syn_key(h)] = index; }
     void forget_unanswered(const Handshake& h);
     Handshake* retried_elsewhere(const TcpSegment& seg, std::uint32_t* index);
