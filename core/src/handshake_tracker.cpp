@@ -1,6 +1,7 @@
 #include "triage/handshake_tracker.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <map>
 
 #include "triage/json_writer.hpp"
@@ -101,22 +102,75 @@ std::uint64_t HandshakeTracker::syn_key(const IpAddress& client, std::uint16_t c
     return (k ^ isn) * 1099511628211ull;
 }
 
+namespace {
+constexpr std::uint32_t kSlotEmpty = 0, kSlotRemoved = UINT32_MAX;
+
+std::size_t power_of_two_at_least(std::size_t n) {
+    std::size_t p = 1;
+    while (p < n) p <<= 1;
+    return p;
+}
+}  // namespace
+
+void HandshakeTracker::rehash_unanswered(std::size_t slots) {
+    std::vector<std::uint32_t> old = std::move(unanswered_);
+    unanswered_.assign(slots, kSlotEmpty);
+    unanswered_live_ = unanswered_filled_ = 0;
+    for (std::uint32_t s : old)
+        if (s != kSlotEmpty && s != kSlotRemoved) note_unanswered(records_[s - 1], s - 1);
+}
+
+void HandshakeTracker::note_unanswered(const Handshake& h, std::uint32_t index) {
+    if ((unanswered_filled_ + 1) * 2 > unanswered_.size())
+        rehash_unanswered(std::max<std::size_t>(16, power_of_two_at_least((unanswered_live_ + 1) * 4)));
+    const std::size_t mask = unanswered_.size() - 1;
+    std::size_t free = SIZE_MAX;
+    for (std::size_t i = syn_key(h) & mask;; i = (i + 1) & mask) {
+        const std::uint32_t s = unanswered_[i];
+        if (s == index + 1) return;  // already there
+        if (s == kSlotRemoved && free == SIZE_MAX) free = i;
+        if (s == kSlotEmpty) {
+            if (free == SIZE_MAX) {
+                free = i;
+                ++unanswered_filled_;
+            }
+            break;
+        }
+    }
+    unanswered_[free] = index + 1;
+    ++unanswered_live_;
+}
+
 void HandshakeTracker::forget_unanswered(const Handshake& h) {
-    const auto it = unanswered_.find(syn_key(h));
-    if (it != unanswered_.end() && &records_[it->second] == &h) unanswered_.erase(it);
+    if (unanswered_.empty()) return;
+    const std::size_t mask = unanswered_.size() - 1;
+    for (std::size_t i = syn_key(h) & mask; unanswered_[i] != kSlotEmpty; i = (i + 1) & mask) {
+        const std::uint32_t s = unanswered_[i];
+        if (s != kSlotRemoved && &records_[s - 1] == &h) {
+            unanswered_[i] = kSlotRemoved;
+            --unanswered_live_;
+            return;
+        }
+    }
 }
 
 Handshake* HandshakeTracker::retried_elsewhere(const TcpSegment& seg, std::uint32_t* index) {
-    if (unanswered_.empty()) return nullptr;
-    const auto it = unanswered_.find(syn_key(seg.src, seg.sport, seg.dst, seg.dport, seg.seq));
-    if (it == unanswered_.end()) return nullptr;
-    Handshake& h = records_[it->second];
-    const bool same = h.client == seg.src && h.server == seg.dst && h.client_port == seg.sport &&
-                      h.server_port == seg.dport && h.client_isn == seg.seq && h.has_syn && !h.synack_seen &&
-                      !h.refused && !h.ack_seen;
-    if (!same) return nullptr;
-    *index = it->second;
-    return &h;
+    if (unanswered_live_ == 0) return nullptr;
+    const std::size_t mask = unanswered_.size() - 1;
+    for (std::size_t i = syn_key(seg.src, seg.sport, seg.dst, seg.dport, seg.seq) & mask; unanswered_[i] != kSlotEmpty;
+         i = (i + 1) & mask) {
+        const std::uint32_t s = unanswered_[i];
+        if (s == kSlotRemoved) continue;
+        Handshake& h = records_[s - 1];
+        const bool same = h.client == seg.src && h.server == seg.dst && h.client_port == seg.sport &&
+                          h.server_port == seg.dport && h.client_isn == seg.seq && h.has_syn && !h.synack_seen &&
+                          !h.refused && !h.ack_seen;
+        if (same) {
+            *index = s - 1;
+            return &h;
+        }
+    }
+    return nullptr;
 }
 
 HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {

@@ -295,3 +295,24 @@ TEST(Handshake, ContextFramesAreTrackedNotCounted) {
     EXPECT_NE(json.find("\"window\""), std::string::npos);
     EXPECT_NE(json.find("\"context_connections\""), std::string::npos);
 }
+
+// The unanswered-SYN table through growth and removals: 5000 handshakes,
+// half answered (removed), then every SYN again in a new stream.
+TEST(Handshake, RetriesInNewStreamsAtScale) {
+    Feed f;
+    constexpr std::uint32_t n = 5000;
+    for (std::uint32_t i = 0; i < n; ++i)
+        f.seg(i, true, syn, 1000 + i, 0, i * MS, 0, static_cast<std::uint16_t>(10000 + i));
+    for (std::uint32_t i = 0; i < n; i += 2)
+        f.seg(i, false, syn | ack, 900, 1001 + i, (n + i) * MS, 0, static_cast<std::uint16_t>(10000 + i));
+    for (std::uint32_t i = 0; i < n; ++i)
+        f.seg(n + i, true, syn, 1000 + i, 0, (3 * n + i) * MS, 0, static_cast<std::uint16_t>(10000 + i));
+    // Answered ones start a new handshake (an ISN seen after its SYN/ACK on a
+    // new stream); unanswered ones are the same handshake retried.
+    EXPECT_EQ(f.t.handshakes().size(), n + n / 2);
+    std::size_t retried = 0;
+    for (const Handshake& h : f.t.handshakes()) retried += h.syn_count == 2;
+    EXPECT_EQ(retried, n / 2);
+    EXPECT_EQ(f.t.outcome_count(Outcome::no_ack), n / 2);
+    EXPECT_EQ(f.t.outcome_count(Outcome::unanswered), n / 2 + n / 2);
+}

@@ -131,10 +131,15 @@ private:
     static std::uint64_t syn_key(const Handshake& h) {
         return syn_key(h.client, h.client_port, h.server, h.server_port, h.client_isn);
     }
-    void note_unanswered(const Handshake& h, std::uint32_t index) { unanswered_[syn_key(h)] = index; }
+    void note_unanswered(const Handshake& h, std::uint32_t index);
     void forget_unanswered(const Handshake& h);
     Handshake* retried_elsewhere(const TcpSegment& seg, std::uint32_t* index);
-    std::unordered_map<std::uint64_t, std::uint32_t> unanswered_;
+    void rehash_unanswered(std::size_t slots);
+    // Open addressing over record indices (slot = index + 1; the key is
+    // recomputed from the record): 4 bytes a slot, at most half of them in
+    // use, so 8 to 16 bytes per unanswered handshake.
+    std::vector<std::uint32_t> unanswered_;
+    std::size_t unanswered_live_ = 0, unanswered_filled_ = 0;  // filled: live + removed markers
     Handshake* current(std::uint32_t stream);
     void set_current(std::uint32_t stream, std::uint32_t index);
     std::uint32_t index_of(std::uint32_t stream) const;  // of a stream that has a record
