@@ -190,6 +190,8 @@ def test_ring_with_a_bad_file_names_it_and_merges_the_rest(tshark, tmp_path):
     data = files[1].read_bytes()
     broken.write_bytes(data[: len(data) - 7])  # cut inside its last packet
     (ring / "unreadable.pcap").write_bytes(b"not a capture at all")
+    import struct  # an empty capture (a ring file just rotated): nothing to count, nothing missing
+    (ring / "empty.pcap").write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
     for p in [ring, tmp_path, *ring.iterdir()]:
         os.chmod(p, 0o755 if p.is_dir() else 0o644)
     env = dict(os.environ, TRIAGE_TSHARK=" ".join(tshark.argv([])))
