@@ -121,8 +121,9 @@ void HandshakeTracker::rehash_unanswered(std::size_t slots) {
 }
 
 void HandshakeTracker::note_unanswered(const Handshake& h, std::uint32_t index) {
-    if ((unanswered_filled_ + 1) * 2 > unanswered_.size())
-        rehash_unanswered(std::max<std::size_t>(16, power_of_two_at_least((unanswered_live_ + 1) * 4)));
+    // Linear probing stays short up to three quarters full; a rehash leaves it at most half full.
+    if ((unanswered_filled_ + 1) * 4 > unanswered_.size() * 3)
+        rehash_unanswered(std::max<std::size_t>(16, power_of_two_at_least((unanswered_live_ + 1) * 2)));
     const std::size_t mask = unanswered_.size() - 1;
     std::size_t free = SIZE_MAX;
     for (std::size_t i = syn_key(h) & mask;; i = (i + 1) & mask) {

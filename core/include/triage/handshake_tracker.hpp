@@ -136,8 +136,8 @@ private:
     Handshake* retried_elsewhere(const TcpSegment& seg, std::uint32_t* index);
     void rehash_unanswered(std::size_t slots);
     // Open addressing over record indices (slot = index + 1; the key is
-    // recomputed from the record): 4 bytes a slot, at most half of them in
-    // use, so 8 to 16 bytes per unanswered handshake.
+    // recomputed from the record): 4 bytes a slot, half to three quarters of
+    // them in use, so 5 to 8 bytes per unanswered handshake.
     std::vector<std::uint32_t> unanswered_;
     std::size_t unanswered_live_ = 0, unanswered_filled_ = 0;  // filled: live + removed markers
     Handshake* current(std::uint32_t stream);
