@@ -1,6 +1,6 @@
 """Test hosts for multi-machine runs: sshd instances on loopback ports, each
-with its own unprivileged user and host key, logged into with one client key
-the test makes. Everything is removed by PID and name when the test ends."""
+with its own unprivileged user, host key and client key (authorised for that
+user only). Everything is removed by PID and name when the test ends."""
 
 import os
 import pathlib
@@ -19,10 +19,7 @@ def free_port():
 
 class SshHosts:
     def __init__(self, work: pathlib.Path, count: int):
-        self.work, self.procs, self.users, self.ports, self.hostkeys = work, [], [], [], []
-        self.key = work / "client_key"
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.key)], check=True)
-        pub = (work / "client_key.pub").read_text()
+        self.work, self.procs, self.users, self.ports, self.hostkeys, self.keys = work, [], [], [], [], []
         os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege separation folder
         for i in range(count):
             user = f"triage-h{i + 1}-{os.getpid() % 10000}"
@@ -30,9 +27,12 @@ class SshHosts:
             subprocess.run(["usermod", "-p", "*", user], check=True)  # no password, not locked
             self.users.append(user)
             home = pathlib.Path(pwd.getpwnam(user).pw_dir)
+            key = work / f"client_key_{i}"
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+            self.keys.append(key)
             ssh = home / ".ssh"
             ssh.mkdir(mode=0o700)
-            (ssh / "authorized_keys").write_text(pub)
+            (ssh / "authorized_keys").write_text((work / f"client_key_{i}.pub").read_text())
             subprocess.run(["chown", "-R", f"{user}:{user}", str(ssh)], check=True)
             hostkey = work / f"host_key_{i}"
             subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(hostkey)], check=True)
@@ -69,15 +69,15 @@ class SshHosts:
         self.procs[i] = self._sshd(i)
         self._wait(self.ports[i])
 
-    def ssh(self, port):
-        return (f"ssh -p {port} -i {self.key} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+    def ssh(self, port, key):
+        return (f"ssh -p {port} -i {key} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
                 f"-o BatchMode=yes -o LogLevel=ERROR -o ConnectTimeout=5")
 
     def login(self, i, jobs=1):
-        return f"{jobs}/{self.ssh(self.ports[i])} {self.users[i]}@127.0.0.1"
+        return f"{jobs}/{self.ssh(self.ports[i], self.keys[i])} {self.users[i]}@127.0.0.1"
 
     def dead_login(self, jobs=1):
-        return f"{jobs}/{self.ssh(free_port())} nobody@127.0.0.1"  # nothing listens there
+        return f"{jobs}/{self.ssh(free_port(), self.keys[0])} nobody@127.0.0.1"  # nothing listens there
 
     def stop(self, i):
         p = self.procs[i]
