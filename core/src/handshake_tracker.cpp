@@ -163,10 +163,8 @@ Handshake* HandshakeTracker::retried_elsewhere(const TcpSegment& seg, std::uint3
         const std::uint32_t s = unanswered_[i];
         if (s == kSlotRemoved) continue;
         Handshake& h = records_[s - 1];
-        const bool same = h.client == seg.src && h.server == seg.dst && h.client_port == seg.sport &&
-                          h.server_port == seg.dport && h.client_isn == seg.seq && h.has_syn && !h.synack_seen &&
-                          !h.refused && !h.ack_seen;
-        if (same) {
+        if (h.outcome() == Outcome::unanswered && h.client == seg.src && h.server == seg.dst &&
+            h.client_port == seg.sport && h.server_port == seg.dport && h.client_isn == seg.seq) {
             *index = s - 1;
             return &h;
         }
@@ -223,7 +221,7 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
             h->syn_time = seg.time;
             h->client_isn = seg.seq;
             h->syn_data = seg.seglen;
-            if (!h->refused) note_unanswered(*h, index_of(seg.stream));
+            note_unanswered(*h, index_of(seg.stream));  // a refused record never gets here: its SYN starts anew
         }
     } else if (is_syn && is_ack) {
         if (!h) {
