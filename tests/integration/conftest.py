@@ -227,3 +227,23 @@ def all_shared_captures():
 
 
 BROKEN = {"tcpdump_empty.pcap", "ndpi_fuzz-2021-10-13.pcap"}
+
+
+def readable(*paths):
+    """Folders and files the unprivileged tshark may open (pytest's own are private to root)."""
+    for p in paths:
+        os.chmod(p, 0o755 if pathlib.Path(p).is_dir() else 0o644)
+
+
+def cut_ring(folder, source, packets, name="cut.pcap"):
+    """`source` cut every `packets` packets (editcap -c) into folder/ring, as a capture ring."""
+    ring = pathlib.Path(folder) / "ring"
+    ring.mkdir()
+    subprocess.run(["editcap", "-c", str(packets), str(source), str(ring / name)], check=True)
+    readable(folder, ring, *ring.iterdir())
+    return ring
+
+
+def batch_env(tshark, **extra):
+    """The environment for tools/triage-batch: its tshark is the tests' (unprivileged, the fresh plugin)."""
+    return dict(os.environ, TRIAGE_TSHARK=" ".join(tshark.argv([])), **extra)

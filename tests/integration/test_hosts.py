@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import EXAMPLE, json_documents
+from conftest import EXAMPLE, batch_env, cut_ring, json_documents
 from sshhosts import SshHosts
 
 BATCH = pathlib.Path(__file__).resolve().parents[2] / "tools" / "triage-batch"
@@ -35,16 +35,11 @@ def need(*tools):
 def lab(tshark):
     need("sshd", "ssh", "parallel", "rsync")
     work = pathlib.Path(tempfile.mkdtemp(prefix="hosts-", dir=tshark.work))
-    os.chmod(work, 0o755)
-    ring = work / "ring"
-    ring.mkdir()
-    subprocess.run(["editcap", "-c", "60", str(EXAMPLE), str(ring / "cut.pcap")], check=True)
-    for p in [ring, *ring.iterdir()]:
-        os.chmod(p, 0o755 if p.is_dir() else 0o644)
+    ring = cut_ring(work, EXAMPLE, 60)
     hosts = SshHosts(work, 2)
     try:
         local = subprocess.run([str(BATCH), "-j", "2", str(ring)], capture_output=True, text=True, timeout=300,
-                               env=dict(os.environ, TRIAGE_TSHARK=" ".join(tshark.argv([]))))
+                               env=batch_env(tshark))
         assert local.returncode == 0, local.stderr
         yield hosts, ring, local.stdout, tshark
     finally:

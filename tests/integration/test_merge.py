@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import ROOT, by_kind, json_documents, shared_capture
+from conftest import ROOT, batch_env, by_kind, cut_ring, json_documents, readable, shared_capture
 
 MERGE = ROOT / "tools" / "triage-merge"
 BATCH = ROOT / "tools" / "triage-batch"
@@ -97,7 +97,7 @@ def test_batch_mode_on_a_directory(tshark):
         ring.joinpath(c).write_bytes(shared_capture(c).read_bytes())
         os.chmod(ring / c, 0o644)
     os.chmod(ring, 0o755)
-    env = dict(os.environ, TRIAGE_TSHARK=" ".join(tshark.argv([])))
+    env = batch_env(tshark)
     p = subprocess.run([str(BATCH), "-j", "2", str(ring)], capture_output=True, text=True, env=env, timeout=300)
     assert p.returncode == 0, p.stderr
     assert "[3/3]" in p.stderr, "progress is shown"
@@ -141,17 +141,13 @@ def tmp_path(tshark, request):
 
 
 def ring_vs_whole(tshark, source, packets, context, tmp_path):
-    ring = tmp_path / f"ring-{packets}"
-    ring.mkdir()
-    subprocess.run(["editcap", "-c", str(packets), str(source), str(ring / "cut.pcapng")], check=True)
+    ring = cut_ring(tmp_path, source, packets, "cut.pcapng")
     files = sorted(ring.iterdir(), key=lambda p: (first_time(p), p.name))
     whole = tmp_path / f"whole-{packets}.pcapng"
     subprocess.run(["mergecap", "-F", "pcapng", "-a", "-w", str(whole), *map(str, files)], check=True)
-    for p in [ring, tmp_path, *ring.iterdir(), whole]:
-        os.chmod(p, 0o755 if p.is_dir() else 0o644)
-    env = dict(os.environ, TRIAGE_TSHARK=" ".join(tshark.argv([])))
+    readable(whole)
     p = subprocess.run([str(BATCH), "-j", "2", "--context", str(context), str(ring)], capture_output=True, text=True,
-                       env=env, timeout=600)
+                       env=batch_env(tshark), timeout=600)
     assert p.returncode == 0, p.stderr
     batch = by_kind(json_documents(p.stdout))
     single = by_kind(json_documents(tshark.run("-r", whole, "-q", *ALL).stdout))
@@ -182,9 +178,7 @@ def test_ring_reports_handshakes_longer_than_the_context(tshark, tmp_path):
 
 def test_ring_with_a_bad_file_names_it_and_merges_the_rest(tshark, tmp_path):
     from conftest import EXAMPLE
-    ring = tmp_path / "ring"
-    ring.mkdir()
-    subprocess.run(["editcap", "-c", "100", str(EXAMPLE), str(ring / "cut.pcap")], check=True)
+    ring = cut_ring(tmp_path, EXAMPLE, 100)
     files = sorted(ring.iterdir())
     broken = ring / "zz-truncated.pcap"
     data = files[1].read_bytes()
@@ -192,10 +186,9 @@ def test_ring_with_a_bad_file_names_it_and_merges_the_rest(tshark, tmp_path):
     (ring / "unreadable.pcap").write_bytes(b"not a capture at all")
     import struct  # an empty capture (a ring file just rotated): nothing to count, nothing missing
     (ring / "empty.pcap").write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-    for p in [ring, tmp_path, *ring.iterdir()]:
-        os.chmod(p, 0o755 if p.is_dir() else 0o644)
-    env = dict(os.environ, TRIAGE_TSHARK=" ".join(tshark.argv([])))
-    p = subprocess.run([str(BATCH), "-j", "2", str(ring)], capture_output=True, text=True, env=env, timeout=600)
+    readable(*ring.iterdir())
+    p = subprocess.run([str(BATCH), "-j", "2", str(ring)], capture_output=True, text=True, env=batch_env(tshark),
+                       timeout=600)
     assert p.returncode == 1
     assert "zz-truncated.pcap" in p.stderr and "unreadable.pcap" in p.stderr
     docs = by_kind(json_documents(p.stdout))
@@ -208,14 +201,10 @@ def test_ring_with_a_bad_file_names_it_and_merges_the_rest(tshark, tmp_path):
 def test_batch_keeps_options_with_spaces(tshark, tmp_path):
     """The README's uat: example has spaces and quotes: they reach tshark intact."""
     from conftest import EXAMPLE
-    ring = tmp_path / "ring"
-    ring.mkdir()
-    subprocess.run(["editcap", "-c", "150", str(EXAMPLE), str(ring / "cut.pcap")], check=True)
-    for p in [ring, tmp_path, *ring.iterdir()]:
-        os.chmod(p, 0o755 if p.is_dir() else 0o644)
-    env = dict(os.environ, TRIAGE_TSHARK=" ".join(tshark.argv([])))
+    ring = cut_ring(tmp_path, EXAMPLE, 150)
     opt = 'uat:triage_unwanted_protocols:"dns","high","name lookups in the clear"'
-    p = subprocess.run([str(BATCH), str(ring), "-o", opt], capture_output=True, text=True, env=env, timeout=600)
+    p = subprocess.run([str(BATCH), str(ring), "-o", opt], capture_output=True, text=True, env=batch_env(tshark),
+                       timeout=600)
     assert p.returncode == 0, p.stderr
     alerts = {a["protocol"]: a for a in by_kind(json_documents(p.stdout))["unwanted"]["alerts"]}
     assert alerts["dns"]["reason"] == "name lookups in the clear"
@@ -236,14 +225,10 @@ def test_batch_removes_its_temporary_folder_when_killed(tshark, tmp_path):
     import signal
     import time
     from conftest import EXAMPLE
-    ring = tmp_path / "ring"
-    ring.mkdir()
-    subprocess.run(["editcap", "-c", "20", str(EXAMPLE), str(ring / "cut.pcap")], check=True)
-    for p in [ring, *ring.iterdir()]:
-        os.chmod(p, 0o755 if p.is_dir() else 0o644)
+    ring = cut_ring(tmp_path, EXAMPLE, 20)
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    env = dict(os.environ, TRIAGE_TSHARK=" ".join(tshark.argv([])), TMPDIR=str(tmp))
+    env = batch_env(tshark, TMPDIR=str(tmp))
     proc = subprocess.Popen([str(BATCH), "-j", "1", str(ring)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=env)
     deadline = time.monotonic() + 60
