@@ -118,8 +118,8 @@ std::string unwanted_json(const CompiledPolicy& policy, const AlertTracker& t, c
         w.field("frames", a.frames);
         w.field("bytes", a.bytes);
         w.field("first_frame", a.first_frame);
-        w.key("first_time").raw_number(format_epoch_us(a.first_time));
-        w.key("last_time").raw_number(format_epoch_us(a.last_time));
+        w.key("first_time").epoch_us(a.first_time);
+        w.key("last_time").epoch_us(a.last_time);
         w.key("conversations").begin_array();
         for (const AlertConversation& c : a.conversations) {
             w.begin_object();
@@ -127,12 +127,12 @@ std::string unwanted_json(const CompiledPolicy& policy, const AlertTracker& t, c
             if (c.src.empty())
                 w.null();
             else
-                w.value(c.src.to_string());
+                w.value(c.src);
             w.key("dst");
             if (c.dst.empty())
                 w.null();
             else
-                w.value(c.dst.to_string());
+                w.value(c.dst);
             w.field("transport", transport_name(c.transport));
             w.field("src_port", static_cast<unsigned>(c.src_port));
             w.field("dst_port", static_cast<unsigned>(c.dst_port));

@@ -292,17 +292,41 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
 
 namespace {
 
-struct ServerAcc {
-    ServerReport rep;
-    std::vector<Nanos> rtt, server_leg, client_leg;
+struct ServerKeyHash {
+    std::size_t operator()(const ServerKey& k) const { return k.address.hash() * 31 + k.port; }
 };
+
+// One leg's value for one server: all servers' samples in one array, sorted
+// by server then value, instead of a vector per server.
+struct Sample {
+    std::uint32_t server;
+    Nanos value;
+};
+
+void summarize_servers(std::vector<Sample>& samples, std::vector<ServerReport>& servers,
+                       Summary ServerReport::*leg) {
+    std::sort(samples.begin(), samples.end(), [](const Sample& a, const Sample& b) {
+        return a.server != b.server ? a.server < b.server : a.value < b.value;
+    });
+    std::vector<Nanos> values;
+    for (std::size_t i = 0; i < samples.size();) {
+        values.clear();
+        std::size_t j = i;
+        for (; j < samples.size() && samples[j].server == samples[i].server; ++j) values.push_back(samples[j].value);
+        servers[samples[i].server].*leg = summarize_sorted(values);
+        i = j;
+    }
+    std::vector<Sample>().swap(samples);
+}
 
 }  // namespace
 
 HandshakeReport HandshakeTracker::report() const {
     HandshakeReport r;
     std::vector<Nanos> rtt, sleg, cleg, conn;
-    std::map<ServerKey, ServerAcc> servers;
+    std::vector<Sample> s_rtt, s_sleg, s_cleg;
+    std::unordered_map<ServerKey, std::uint32_t, ServerKeyHash> index;
+    std::vector<ServerReport>& servers = r.servers;
     for (const Handshake& h : records_) {
         if (h.context) continue;
         ++r.connections;
@@ -312,26 +336,29 @@ HandshakeReport HandshakeTracker::report() const {
         if (h.syn_count > 1) r.syn_retransmissions += h.syn_count - 1;
         if (h.synack_count > 1) r.synack_retransmissions += h.synack_count - 1;
         if (h.retried()) ++r.retried;
-        ServerAcc& s = servers[ServerKey{h.server, h.server_port}];
-        s.rep.key = ServerKey{h.server, h.server_port};
-        ++s.rep.connections;
-        ++s.rep.outcomes[oi];
+        const ServerKey key{h.server, h.server_port};
+        const auto [it, added] = index.try_emplace(key, static_cast<std::uint32_t>(servers.size()));
+        if (added) servers.push_back(ServerReport{key, 0, {}, {}, {}, {}});
+        const std::uint32_t si = it->second;
+        ServerReport& s = servers[si];
+        ++s.connections;
+        ++s.outcomes[oi];
         if (h.negative_time()) {
             ++r.negative_time;
             continue;
         }
         if (h.has_server_leg()) {
             sleg.push_back(h.server_leg());
-            s.server_leg.push_back(h.server_leg());
+            s_sleg.push_back({si, h.server_leg()});
         }
         if (h.has_client_leg()) {
             cleg.push_back(h.client_leg());
-            s.client_leg.push_back(h.client_leg());
+            s_cleg.push_back({si, h.client_leg()});
         }
         if (h.has_connect()) conn.push_back(h.connect());
         if (h.has_rtt()) {
             rtt.push_back(h.rtt());
-            s.rtt.push_back(h.rtt());
+            s_rtt.push_back({si, h.rtt()});
             r.histogram.add(h.rtt());
             ++r.network_leg[static_cast<std::size_t>(h.network_leg())];
         }
@@ -340,14 +367,25 @@ HandshakeReport HandshakeTracker::report() const {
     r.server_leg = summarize(sleg);
     r.client_leg = summarize(cleg);
     r.connect = summarize(conn);
-    for (auto& [key, acc] : servers) {
-        acc.rep.rtt = summarize(acc.rtt);
-        acc.rep.server_leg = summarize(acc.server_leg);
-        acc.rep.client_leg = summarize(acc.client_leg);
-        r.servers.push_back(acc.rep);
-    }
-    std::stable_sort(r.servers.begin(), r.servers.end(),
-                     [](const ServerReport& a, const ServerReport& b) { return a.connections > b.connections; });
+    // Most connections first; ties in address, then port order. Sorted as
+    // indices (a report is large), then the samples follow their server.
+    std::vector<std::uint32_t> order(servers.size());
+    for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&servers](std::uint32_t a, std::uint32_t b) {
+        if (servers[a].connections != servers[b].connections) return servers[a].connections > servers[b].connections;
+        return servers[a].key < servers[b].key;
+    });
+    std::vector<std::uint32_t> rank(servers.size());
+    for (std::uint32_t i = 0; i < order.size(); ++i) rank[order[i]] = i;
+    std::vector<ServerReport> sorted;
+    sorted.reserve(servers.size());
+    for (std::uint32_t i : order) sorted.push_back(std::move(servers[i]));
+    servers = std::move(sorted);
+    for (auto* samples : {&s_rtt, &s_sleg, &s_cleg})
+        for (Sample& x : *samples) x.server = rank[x.server];
+    summarize_servers(s_rtt, servers, &ServerReport::rtt);
+    summarize_servers(s_sleg, servers, &ServerReport::server_leg);
+    summarize_servers(s_cleg, servers, &ServerReport::client_leg);
     return r;
 }
 
@@ -369,8 +407,8 @@ void handshake_json(const HandshakeTracker& t, const std::function<void(std::str
 }
 
 namespace {
-void frame_or_null(JsonWriter& w, const char* k, bool present, std::uint32_t f) {
-    w.key(k);
+void frame_or_null(JsonWriter& w, std::string_view k, bool present, std::uint32_t f) {
+    w.plain_key(k);
     if (present)
         w.value(f);
     else
@@ -380,15 +418,15 @@ void frame_or_null(JsonWriter& w, const char* k, bool present, std::uint32_t f) 
 void write_connection(JsonWriter& w, const Handshake& h) {
     w.begin_object();
     w.field("stream", h.stream);
-    w.field("client", h.client.to_string());
+    w.field("client", h.client);
     w.field("client_port", static_cast<unsigned>(h.client_port));
-    w.field("server", h.server.to_string());
+    w.field("server", h.server);
     w.field("server_port", static_cast<unsigned>(h.server_port));
     w.key("start_time");
     if (h.has_syn)
-        w.raw_number(format_epoch_us(h.first_syn_time));
+        w.epoch_us(h.first_syn_time);
     else if (h.synack_seen)
-        w.raw_number(format_epoch_us(h.synack_time));
+        w.epoch_us(h.synack_time);
     else
         w.null();
     frame_or_null(w, "first_syn_frame", h.has_syn, h.first_syn_frame);
@@ -431,13 +469,13 @@ void write_handshake_json(const HandshakeTracker& t, JsonWriter& w) {
     w.key("summary").begin_object();
     w.field("connections", r.connections);
     w.field("syn_seen", r.syn_seen);
-    for (std::size_t i = 0; i < kOutcomeCount; ++i) w.field(to_string(static_cast<Outcome>(i)), r.outcomes[i]);
+    for (std::size_t i = 0; i < kOutcomeCount; ++i) w.plain_key(to_string(static_cast<Outcome>(i))).value(r.outcomes[i]);
     w.field("syn_retransmissions", r.syn_retransmissions);
     w.field("synack_retransmissions", r.synack_retransmissions);
     w.field("retried_handshakes", r.retried);
     w.field("negative_time", r.negative_time);
     w.key("network_leg").begin_object();
-    for (std::size_t i = 0; i < 3; ++i) w.field(to_string(static_cast<NetworkLeg>(i)), r.network_leg[i]);
+    for (std::size_t i = 0; i < 3; ++i) w.plain_key(to_string(static_cast<NetworkLeg>(i))).value(r.network_leg[i]);
     w.end_object();
     w.end_object();
     w.summary_ms("rtt_ms", r.rtt);
@@ -451,7 +489,7 @@ void write_handshake_json(const HandshakeTracker& t, JsonWriter& w) {
         if (r.histogram.upper(i) < 0)
             w.null();
         else
-            w.raw_number(format_ms(r.histogram.upper(i)));
+            w.ms(r.histogram.upper(i));
         w.field("count", r.histogram.count(i));
         w.end_object();
     }
@@ -459,10 +497,10 @@ void write_handshake_json(const HandshakeTracker& t, JsonWriter& w) {
     w.key("servers").begin_array();
     for (const ServerReport& s : r.servers) {
         w.begin_object();
-        w.field("server", s.key.address.to_string());
+        w.field("server", s.key.address);
         w.field("server_port", static_cast<unsigned>(s.key.port));
         w.field("connections", s.connections);
-        for (std::size_t i = 0; i < kOutcomeCount; ++i) w.field(to_string(static_cast<Outcome>(i)), s.outcomes[i]);
+        for (std::size_t i = 0; i < kOutcomeCount; ++i) w.plain_key(to_string(static_cast<Outcome>(i))).value(s.outcomes[i]);
         w.summary_ms("rtt_ms", s.rtt);
         w.summary_ms("server_leg_ms", s.server_leg);
         w.summary_ms("client_leg_ms", s.client_leg);

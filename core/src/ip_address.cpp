@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <charconv>
 #include <cstring>
 
 namespace triage {
@@ -38,13 +39,24 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
     return std::nullopt;
 }
 
+char* IpAddress::write(char* buf) const {
+    if (is_v4()) {
+        // Dotted quad by hand: report writers format one per connection.
+        char* p = buf;
+        for (int i = 0; i < 4; ++i) {
+            if (i) *p++ = '.';
+            p = std::to_chars(p, p + 3, bytes_[i]).ptr;
+        }
+        return p;
+    }
+    *buf = '\0';
+    if (is_v6()) inet_ntop(AF_INET6, bytes_.data(), buf, kTextChars);
+    return buf + std::strlen(buf);
+}
+
 std::string IpAddress::to_string() const {
-    char buf[INET6_ADDRSTRLEN] = "";
-    if (is_v4())
-        inet_ntop(AF_INET, bytes_.data(), buf, sizeof buf);
-    else if (is_v6())
-        inet_ntop(AF_INET6, bytes_.data(), buf, sizeof buf);
-    return buf;
+    char buf[kTextChars];
+    return std::string(buf, write(buf));
 }
 
 std::size_t IpAddress::hash() const {

@@ -1,22 +1,34 @@
 #include "triage/json_writer.hpp"
 
-#include <cstdio>
+#include <algorithm>
+#include <charconv>
 
 namespace triage {
 
-void JsonWriter::newline() {
-    if (indent_ <= 0 || (!first_.empty() && first_.back().compact)) return;
-    out_ += '\n';
-    out_.append(first_.size() * static_cast<std::size_t>(indent_), ' ');
+void JsonWriter::grow(std::size_t n) {
+    const std::size_t cap = std::max<std::size_t>({cap_ * 2, size_ + n, 1u << 12});
+    std::unique_ptr<char[]> bigger(new char[cap]);
+    if (size_) std::memcpy(bigger.get(), buf_.get(), size_);
+    buf_ = std::move(bigger);
+    cap_ = cap;
 }
 
-void JsonWriter::before_value() {
+void JsonWriter::newline() {
+    if (indent_ <= 0 || (!first_.empty() && first_.back().compact)) return;
+    const std::size_t n = first_.size() * static_cast<std::size_t>(indent_) + 1;
+    if (cap_ - size_ < n) grow(n);
+    buf_[size_] = '\n';
+    std::memset(buf_.get() + size_ + 1, ' ', n - 1);
+    size_ += n;
+}
+
+void JsonWriter::before_value_slow() {
     if (after_key_) {
         after_key_ = false;
         return;
     }
     if (!first_.empty()) {
-        if (!first_.back().first) out_ += ',';
+        if (!first_.back().first) put(',');
         first_.back().first = false;
         newline();
     }
@@ -24,7 +36,7 @@ void JsonWriter::before_value() {
 
 void JsonWriter::open(char c) {
     before_value();
-    out_ += c;
+    put(c);
     first_.push_back(Level{true, first_.size() >= compact_depth_});
 }
 
@@ -32,10 +44,10 @@ void JsonWriter::close(char c) {
     const Level level = first_.back();
     first_.pop_back();
     if (!level.first && !level.compact) newline();
-    out_ += c;
-    if (sink_ && out_.size() >= (1u << 16)) {
-        sink_(out_);
-        out_.clear();
+    put(c);
+    if (sink_ && size_ >= (1u << 16)) {
+        sink_(std::string_view(buf_.get(), size_));
+        size_ = 0;
     }
 }
 
@@ -46,7 +58,7 @@ JsonWriter& JsonWriter::begin_object() {
 
 JsonWriter& JsonWriter::end_object() {
     close('}');
-    if (first_.empty() && indent_ > 0) out_ += '\n';
+    if (first_.empty() && indent_ > 0) put('\n');
     return *this;
 }
 
@@ -61,21 +73,33 @@ JsonWriter& JsonWriter::end_array() {
 }
 
 void JsonWriter::finish() {
-    if (sink_ && !out_.empty()) sink_(out_);
-    out_.clear();
+    if (sink_ && size_) sink_(std::string_view(buf_.get(), size_));
+    size_ = 0;
 }
 
 JsonWriter& JsonWriter::key(std::string_view k) {
     before_value();
-    escape_to(out_, k);
-    out_ += indent_ > 0 && !(first_.back().compact) ? ": " : ":";
+    escaped(k);
+    put(indent_ > 0 && !(first_.back().compact) ? std::string_view(": ") : std::string_view(":"));
     after_key_ = true;
     return *this;
 }
 
+
+namespace {
+bool needs_escape(unsigned char c) {
+    return c < 0x20 || c == 0x7f || c == '"' || c == '\\';
+}
+}  // namespace
+
 void JsonWriter::escape_to(std::string& out, std::string_view s) {
     out += '"';
-    for (unsigned char c : s) {
+    std::size_t plain = 0;  // the run of characters that need no escape, appended at once
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (!needs_escape(c)) continue;
+        out.append(s.data() + plain, i - plain);
+        plain = i + 1;
         switch (c) {
             case '"':
                 out += "\\\"";
@@ -92,57 +116,65 @@ void JsonWriter::escape_to(std::string& out, std::string_view s) {
             case '\t':
                 out += "\\t";
                 break;
-            default:
-                if (c < 0x20 || c == 0x7f) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += static_cast<char>(c);
-                }
+            default: {
+                static constexpr char kHex[] = "0123456789abcdef";
+                const char u[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+                out.append(u, sizeof u);
+            }
         }
     }
+    out.append(s.data() + plain, s.size() - plain);
     out += '"';
+}
+
+void JsonWriter::escaped(std::string_view s) {
+    // Most strings need no escape: one copy.
+    bool plain = true;
+    for (char c : s) plain = plain && !needs_escape(static_cast<unsigned char>(c));
+    if (!plain) {
+        std::string out;
+        escape_to(out, s);
+        put(out);
+        return;
+    }
+    const std::size_t n = s.size() + 2;
+    if (cap_ - size_ < n) grow(n);
+    buf_[size_] = '"';
+    std::memcpy(buf_.get() + size_ + 1, s.data(), s.size());
+    buf_[size_ + n - 1] = '"';
+    size_ += n;
 }
 
 JsonWriter& JsonWriter::value(std::string_view s) {
     before_value();
-    escape_to(out_, s);
+    escaped(s);
     return *this;
 }
 
-JsonWriter& JsonWriter::value(std::uint64_t v) {
+JsonWriter& JsonWriter::value(const IpAddress& a) {
     before_value();
-    out_ += std::to_string(v);
-    return *this;
-}
-
-JsonWriter& JsonWriter::value(std::int64_t v) {
-    before_value();
-    out_ += std::to_string(v);
+    char buf[IpAddress::kTextChars + 2];
+    buf[0] = '"';
+    char* end = a.write(buf + 1);  // digits, dots and colons: nothing to escape
+    *end++ = '"';
+    put(buf, static_cast<std::size_t>(end - buf));
     return *this;
 }
 
 JsonWriter& JsonWriter::value(bool b) {
     before_value();
-    out_ += b ? "true" : "false";
-    return *this;
-}
-
-JsonWriter& JsonWriter::null() {
-    before_value();
-    out_ += "null";
+    put(b ? std::string_view("true") : std::string_view("false"));
     return *this;
 }
 
 JsonWriter& JsonWriter::raw_number(std::string_view digits) {
     before_value();
-    out_.append(digits);
+    put(digits);
     return *this;
 }
 
-JsonWriter& JsonWriter::summary_ms(std::string_view k, const Summary& s) {
-    key(k).begin_object();
+JsonWriter& JsonWriter::summary_ms_value(const Summary& s) {
+    begin_object();
     field("count", static_cast<std::uint64_t>(s.count));
     const bool any = s.count > 0;
     field_ms_or_null("min", any, s.min);

@@ -31,10 +31,14 @@ Nanos nearest_rank(const std::vector<Nanos>& sorted, double p) {
 }
 
 Summary summarize(std::vector<Nanos>& samples) {
+    std::sort(samples.begin(), samples.end());
+    return summarize_sorted(samples);
+}
+
+Summary summarize_sorted(const std::vector<Nanos>& samples) {
     Summary s;
     s.count = samples.size();
     if (samples.empty()) return s;
-    std::sort(samples.begin(), samples.end());
     s.min = samples.front();
     s.max = samples.back();
     long double sum = 0;
@@ -72,21 +76,43 @@ std::string LogHistogram::label(std::size_t i) const {
     return (i < uppers_.size() ? "<= " : ">  ") + number + " ms";
 }
 
+namespace {
+// "<sign><whole>.<6 digits of frac>"; a and unit in the same scale.
+char* write_fixed6(char* buf, bool neg, unsigned long long whole, unsigned long long frac) {
+    char* p = buf;
+    if (neg) *p++ = '-';
+    p = std::to_chars(p, p + 24, whole).ptr;
+    *p++ = '.';
+    for (int i = 5; i >= 0; --i) {
+        p[i] = static_cast<char>('0' + frac % 10);
+        frac /= 10;
+    }
+    return p + 6;
+}
+
+unsigned long long magnitude(Nanos ns) {
+    return ns < 0 ? 0ull - static_cast<unsigned long long>(ns) : static_cast<unsigned long long>(ns);
+}
+}  // namespace
+
+char* write_ms(char* buf, Nanos ns) {
+    const unsigned long long a = magnitude(ns);
+    return write_fixed6(buf, ns < 0, a / 1'000'000ull, a % 1'000'000ull);
+}
+
+char* write_epoch_us(char* buf, Nanos ns) {
+    const unsigned long long us = (magnitude(ns) + 500) / 1000;
+    return write_fixed6(buf, ns < 0, us / 1'000'000ull, us % 1'000'000ull);
+}
+
 std::string format_ms(Nanos ns) {
-    const bool neg = ns < 0;
-    const unsigned long long a = neg ? 0ull - static_cast<unsigned long long>(ns) : static_cast<unsigned long long>(ns);
-    char buf[48];
-    std::snprintf(buf, sizeof buf, "%s%llu.%06llu", neg ? "-" : "", a / 1'000'000ull, a % 1'000'000ull);
-    return buf;
+    char buf[kNumberChars];
+    return std::string(buf, write_ms(buf, ns));
 }
 
 std::string format_epoch_us(Nanos ns) {
-    const bool neg = ns < 0;
-    const unsigned long long a = neg ? 0ull - static_cast<unsigned long long>(ns) : static_cast<unsigned long long>(ns);
-    const unsigned long long us = (a + 500) / 1000;
-    char buf[48];
-    std::snprintf(buf, sizeof buf, "%s%llu.%06llu", neg ? "-" : "", us / 1'000'000ull, us % 1'000'000ull);
-    return buf;
+    char buf[kNumberChars];
+    return std::string(buf, write_epoch_us(buf, ns));
 }
 
 std::string format_double(double v, int decimals) {

@@ -86,6 +86,7 @@ struct ServerKey {
     IpAddress address;
     std::uint16_t port = 0;
     bool operator<(const ServerKey& o) const { return address != o.address ? address < o.address : port < o.port; }
+    bool operator==(const ServerKey& o) const { return address == o.address && port == o.port; }
 };
 
 struct ServerReport {

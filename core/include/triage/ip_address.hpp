@@ -29,6 +29,9 @@ public:
     const std::uint8_t* bytes() const { return bytes_.data(); }
 
     std::string to_string() const;
+    // The same text into `buf` (at least kTextChars), returning the end.
+    static constexpr std::size_t kTextChars = 48;
+    char* write(char* buf) const;
 
     friend bool operator==(const IpAddress& a, const IpAddress& b) {
         return a.family_ == b.family_ && a.bytes_ == b.bytes_;

@@ -2,12 +2,16 @@
 // beyond the output string.
 #pragma once
 
+#include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "triage/ip_address.hpp"
 #include "triage/stats.hpp"
 
 namespace triage {
@@ -29,16 +33,34 @@ public:
     JsonWriter& begin_array();
     JsonWriter& end_array();
     JsonWriter& key(std::string_view k);
+    // A key written in the code (a string literal): nothing in it to escape.
+    template <std::size_t N>
+    JsonWriter& key(const char (&literal)[N]) {
+        return plain_key(std::string_view(literal));
+    }
 
     JsonWriter& value(std::string_view s);
     JsonWriter& value(const char* s) { return value(std::string_view(s)); }
     JsonWriter& value(const std::string& s) { return value(std::string_view(s)); }
-    JsonWriter& value(std::uint64_t v);
-    JsonWriter& value(std::int64_t v);
+    JsonWriter& value(std::uint64_t v) {
+        before_value();
+        char buf[24];
+        return put_until(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+    }
+    JsonWriter& value(std::int64_t v) {
+        before_value();
+        char buf[24];
+        return put_until(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+    }
     JsonWriter& value(int v) { return value(static_cast<std::int64_t>(v)); }
     JsonWriter& value(unsigned v) { return value(static_cast<std::uint64_t>(v)); }
     JsonWriter& value(bool b);
-    JsonWriter& null();
+    JsonWriter& value(const IpAddress& a);
+    JsonWriter& null() {
+        before_value();
+        put("null", 4);
+        return *this;
+    }
     // A number written as-is (already formatted, e.g. by format_ms()).
     JsonWriter& raw_number(std::string_view digits);
 
@@ -47,24 +69,99 @@ public:
         key(k);
         return value(v);
     }
-    JsonWriter& field_ms(std::string_view k, Nanos ns) {
+    template <std::size_t N, typename T>
+    JsonWriter& field(const char (&k)[N], const T& v) {
         key(k);
-        return raw_number(format_ms(ns));
+        return value(v);
     }
-    JsonWriter& field_ms_or_null(std::string_view k, bool present, Nanos ns) {
+    // Milliseconds ("12.345678") and epoch seconds ("1234567890.123456").
+    JsonWriter& ms(Nanos ns) {
+        before_value();
+        char buf[kNumberChars];
+        return put_until(buf, write_ms(buf, ns));
+    }
+    JsonWriter& epoch_us(Nanos ns) {
+        before_value();
+        char buf[kNumberChars];
+        return put_until(buf, write_epoch_us(buf, ns));
+    }
+    template <std::size_t N>
+    JsonWriter& field_ms(const char (&k)[N], Nanos ns) {
         key(k);
-        return present ? raw_number(format_ms(ns)) : null();
+        return ms(ns);
+    }
+    template <std::size_t N>
+    JsonWriter& field_ms_or_null(const char (&k)[N], bool present, Nanos ns) {
+        key(k);
+        return present ? ms(ns) : null();
     }
     // {count,min,mean,p50,p90,p95,p99,max} in milliseconds; nulls when empty.
-    JsonWriter& summary_ms(std::string_view k, const Summary& s);
+    template <std::size_t N>
+    JsonWriter& summary_ms(const char (&k)[N], const Summary& s) {
+        plain_key(std::string_view(k));
+        return summary_ms_value(s);
+    }
+    JsonWriter& summary_ms_value(const Summary& s);
+    // A key known to need no escape (a name from the code, such as an enum's).
+    JsonWriter& plain_key(std::string_view k) {
+        // Inside an object: a comma unless first, a newline unless compact.
+        Level& level = first_.back();
+        if (after_key_ || level.first || !level.compact) {
+            before_value_slow();
+        } else {
+            put(',');
+        }
+        const bool spaced = indent_ > 0 && !level.compact;
+        const std::size_t n = k.size() + (spaced ? 4 : 3);
+        if (cap_ - size_ < n) grow(n);
+        char* p = buf_.get() + size_;
+        *p++ = '"';
+        std::memcpy(p, k.data(), k.size());
+        p += k.size();
+        *p++ = '"';
+        *p++ = ':';
+        if (spaced) *p = ' ';
+        size_ += n;
+        after_key_ = true;
+        return *this;
+    }
 
-    const std::string& str() const { return out_; }
-    std::string take() { return std::move(out_); }
+    std::string str() const { return std::string(buf_.get(), size_); }
+    std::string take() {
+        std::string s = str();
+        size_ = 0;
+        return s;
+    }
 
     static void escape_to(std::string& out, std::string_view s);
 
 private:
-    void before_value();
+    // The output buffer: appends are inline copies (a report writes millions
+    // of short tokens); it grows out of line.
+    void put(const char* p, std::size_t n) {
+        if (cap_ - size_ < n) grow(n);
+        std::memcpy(buf_.get() + size_, p, n);
+        size_ += n;
+    }
+    void put(std::string_view s) { put(s.data(), s.size()); }
+    JsonWriter& put_until(const char* begin, const char* end) {
+        put(begin, static_cast<std::size_t>(end - begin));
+        return *this;
+    }
+    void put(char c) {
+        if (cap_ == size_) grow(1);
+        buf_[size_++] = c;
+    }
+    void grow(std::size_t n);
+    void escaped(std::string_view s);
+    void before_value() {
+        if (after_key_) {
+            after_key_ = false;
+            return;
+        }
+        before_value_slow();
+    }
+    void before_value_slow();
     void newline();
     void open(char c);
     void close(char c);
@@ -73,7 +170,8 @@ private:
         bool compact = false;
     };
     Sink sink_;
-    std::string out_;
+    std::unique_ptr<char[]> buf_;
+    std::size_t size_ = 0, cap_ = 0;
     std::vector<Level> first_;  // per open container
     std::size_t compact_depth_ = SIZE_MAX;
     bool after_key_ = false;

@@ -38,6 +38,8 @@ struct Summary {
 Nanos nearest_rank(const std::vector<Nanos>& sorted, double p);
 // Summary of the samples (sorted in place).
 Summary summarize(std::vector<Nanos>& samples);
+// The same of samples already sorted.
+Summary summarize_sorted(const std::vector<Nanos>& sorted);
 
 // Histogram with 1-2-5 log-spaced upper bounds from 0.1 ms to 10 s, plus an
 // overflow bucket (upper bound < 0 means "no bound").
@@ -61,6 +63,11 @@ private:
 std::string format_ms(Nanos ns);
 // "1234567890.123456" — epoch seconds with microseconds.
 std::string format_epoch_us(Nanos ns);
+// The same into `buf` (at least kNumberChars), returning the end: no
+// allocation, no printf (report writers call these per connection).
+constexpr std::size_t kNumberChars = 32;
+char* write_ms(char* buf, Nanos ns);
+char* write_epoch_us(char* buf, Nanos ns);
 std::string format_double(double v, int decimals);
 
 }  // namespace triage
