@@ -149,8 +149,8 @@ tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, con
         s.tracker.context(frame);
         return TAP_PACKET_DONT_REDRAW;
     }
-    s.tracker.add(frame);
-    const Direction d = s.tracker.classify(f->src, f->dst);
+    const EgressUpdate up = s.tracker.add(frame);
+    const Direction d = up.direction;
     stats_tree_manip_node_int(MN_SET, st, to_string(d), s.directions, FALSE, s.clamp(s.tracker.total(d).frame_bytes));
     std::uint64_t all = 0, outbound = 0;
     for (std::size_t i = 0; i < kDirectionCount; ++i) {
@@ -163,19 +163,16 @@ tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, con
     if (s.clamped)
         stats_tree_manip_node_int(MN_SET, st, "Counter limit reached: use -z triage_egress,json for exact bytes", 0,
                                   FALSE, INT_MAX);
-    if (d == Direction::inbound || d == Direction::other) return TAP_PACKET_REDRAW;
-    const Destination* dest = s.tracker.find(f->dst);
+    const Destination* dest = up.destination;
     if (!dest) return TAP_PACKET_REDRAW;
     const std::string dname = dest->address.to_string() + " (" + scope_name(dest->direction) + ")";
     const int dnode =
         stats_tree_manip_node_int(MN_SET, st, dname.c_str(), s.destinations, TRUE, s.clamp(dest->volume.frame_bytes));
-    if (auto src = dest->sources.find(f->src); src != dest->sources.end()) {
-        const std::string sname = "from " + f->src.to_string();
-        stats_tree_manip_node_int(MN_SET, st, sname.c_str(), dnode, FALSE, s.clamp(src->second.frame_bytes));
-    }
-    if (auto port = dest->ports.find({f->transport, f->dport}); f->transport && port != dest->ports.end()) {
-        const std::string pname = std::string(f->transport == 6 ? "tcp" : "udp") + " port " + std::to_string(f->dport);
-        stats_tree_manip_node_int(MN_SET, st, pname.c_str(), dnode, FALSE, s.clamp(port->second.frame_bytes));
+    const std::string sname = "from " + f->src.to_string();
+    stats_tree_manip_node_int(MN_SET, st, sname.c_str(), dnode, FALSE, s.clamp(up.source->frame_bytes));
+    if (const PortVolume* port = up.port) {
+        const std::string pname = std::string(port->transport == 6 ? "tcp" : "udp") + " port " + std::to_string(port->port);
+        stats_tree_manip_node_int(MN_SET, st, pname.c_str(), dnode, FALSE, s.clamp(port->frame_bytes));
     }
     return TAP_PACKET_REDRAW;
 }

@@ -54,41 +54,144 @@ Direction EgressTracker::classify(const IpAddress& src, const IpAddress& dst) co
     return dst_local ? Direction::inbound : Direction::other;
 }
 
-void EgressTracker::add(const EgressFrame& in) {
+namespace {
+std::size_t pair_hash(std::uint32_t destination, std::uint32_t other) {
+    return (std::size_t{destination} << 32) ^ other;
+}
+std::uint32_t port_key(std::uint8_t transport, std::uint16_t port) {
+    return std::uint32_t{transport} << 16 | port;
+}
+}  // namespace
+
+std::uint32_t EgressTracker::host_of(const IpAddress& a) {
+    const std::size_t h = a.hash();
+    std::uint32_t i = host_index_.find(h, [&](std::uint32_t k) { return hosts_[k] == a; });
+    if (i == FlatIndex::kNone) {
+        i = static_cast<std::uint32_t>(hosts_.size());
+        hosts_.push_back(a);
+        host_index_.insert(h, i, [this](std::uint32_t k) { return hosts_[k].hash(); });
+    }
+    return i;
+}
+
+const Destination* EgressTracker::find(const IpAddress& dst) const {
+    const std::uint32_t i = dest_index_.find(dst.hash(), [&](std::uint32_t k) { return dests_[k].address == dst; });
+    return i == FlatIndex::kNone ? nullptr : &dests_[i];
+}
+
+EgressUpdate EgressTracker::add(const EgressFrame& in) {
     EgressFrame f = in;
     f.time = clamp_time(in.time);
     anomalies_.frame_time(f.frame, f.time);
-    const Direction d = classify(f.src, f.dst);
+    EgressUpdate up;
+    const Direction d = up.direction = classify(f.src, f.dst);
     totals_[static_cast<std::size_t>(d)].add(f.frame_len, f.ip_len, f.payload);
-    if (d == Direction::inbound || d == Direction::other) return;
-    auto [it, inserted] = dests_.try_emplace(f.dst);
-    Destination& dest = it->second;
-    if (inserted) {
-        dest.address = f.dst;
-        dest.direction = d;
-        dest.first_time = dest.last_time = f.time;
+    if (d == Direction::inbound || d == Direction::other) return up;
+
+    const std::size_t dh = f.dst.hash();
+    std::uint32_t di = dest_index_.find(dh, [&](std::uint32_t k) { return dests_[k].address == f.dst; });
+    if (di == FlatIndex::kNone) {
+        di = static_cast<std::uint32_t>(dests_.size());
+        Destination& n = dests_.emplace_back();
+        n.address = f.dst;
+        n.direction = d;
+        n.index = di;
+        n.first_time = n.last_time = f.time;
+        dest_index_.insert(dh, di, [this](std::uint32_t k) { return dests_[k].address.hash(); });
     }
+    Destination& dest = dests_[di];
     dest.volume.add(f.frame_len, f.ip_len, f.payload);
     dest.first_time = std::min(dest.first_time, f.time);
     dest.last_time = std::max(dest.last_time, f.time);
-    dest.sources[f.src].add(f.frame_len, f.ip_len, f.payload);
+    up.destination = &dest;
+
+    const std::uint32_t host = host_of(f.src);
+    const std::size_t ph = pair_hash(di, host);
+    std::uint32_t pi = pair_index_.find(
+        ph, [&](std::uint32_t k) { return pairs_[k].destination == di && pairs_[k].host == host; });
+    if (pi == FlatIndex::kNone) {
+        pi = static_cast<std::uint32_t>(pairs_.size());
+        pairs_.push_back(Pair{di, host, {}});
+        pair_index_.insert(ph, pi, [this](std::uint32_t k) { return pair_hash(pairs_[k].destination, pairs_[k].host); });
+    }
+    pairs_[pi].volume.add(f.frame_len, f.ip_len, f.payload);
+    up.source = &pairs_[pi].volume;
+
     if (f.transport != 0) {
-        PortVolume& p = dest.ports[{f.transport, f.dport}];
-        p.transport = f.transport;
-        p.port = f.dport;
+        const std::uint32_t key = port_key(f.transport, f.dport);
+        const std::size_t h = pair_hash(di, key);
+        std::uint32_t i = port_index_.find(h, [&](std::uint32_t k) {
+            return ports_[k].destination == di && port_key(ports_[k].transport, ports_[k].port) == key;
+        });
+        if (i == FlatIndex::kNone) {
+            i = static_cast<std::uint32_t>(ports_.size());
+            PortVolume& n = ports_.emplace_back();
+            n.transport = f.transport;
+            n.port = f.dport;
+            n.destination = di;
+            port_index_.insert(h, i, [this](std::uint32_t k) {
+                return pair_hash(ports_[k].destination, port_key(ports_[k].transport, ports_[k].port));
+            });
+        }
+        PortVolume& p = ports_[i];
         ++p.frames;
         p.frame_bytes += f.frame_len;
+        up.port = &p;
     }
+    return up;
 }
 
 std::vector<const Destination*> EgressTracker::destinations() const {
     std::vector<const Destination*> out;
     out.reserve(dests_.size());
-    for (const auto& [addr, d] : dests_) out.push_back(&d);
+    for (const Destination& d : dests_) out.push_back(&d);
     std::sort(out.begin(), out.end(), [](const Destination* a, const Destination* b) {
         if (a->volume.frame_bytes != b->volume.frame_bytes) return a->volume.frame_bytes > b->volume.frame_bytes;
         return a->address < b->address;
     });
+    return out;
+}
+
+namespace {
+// Groups record indices by destination (a counting sort), each group ordered by `less`.
+template <typename Records, typename Less>
+void group(const Records& records, std::size_t destinations, std::vector<std::uint32_t>* start,
+           std::vector<std::uint32_t>* order, Less less) {
+    start->assign(destinations + 1, 0);
+    for (const auto& r : records) ++(*start)[r.destination + 1];
+    for (std::size_t i = 0; i < destinations; ++i) (*start)[i + 1] += (*start)[i];
+    order->resize(records.size());
+    std::vector<std::uint32_t> next(start->begin(), start->end() - 1);
+    for (std::uint32_t i = 0; i < records.size(); ++i) (*order)[next[records[i].destination]++] = i;
+    for (std::size_t d = 0; d < destinations; ++d)
+        std::sort(order->begin() + (*start)[d], order->begin() + (*start)[d + 1], less);
+}
+}  // namespace
+
+EgressTracker::Breakdown EgressTracker::breakdown() const {
+    Breakdown b;
+    b.t_ = this;
+    group(pairs_, dests_.size(), &b.source_start_, &b.sources_,
+          [this](std::uint32_t x, std::uint32_t y) { return hosts_[pairs_[x].host] < hosts_[pairs_[y].host]; });
+    group(ports_, dests_.size(), &b.port_start_, &b.ports_, [this](std::uint32_t x, std::uint32_t y) {
+        return port_key(ports_[x].transport, ports_[x].port) < port_key(ports_[y].transport, ports_[y].port);
+    });
+    return b;
+}
+
+std::vector<SourceVolume> EgressTracker::Breakdown::sources(const Destination& d) const {
+    std::vector<SourceVolume> out;
+    for (std::uint32_t i = source_start_[d.index]; i < source_start_[d.index + 1]; ++i) {
+        const Pair& p = t_->pairs_[sources_[i]];
+        out.push_back(SourceVolume{t_->hosts_[p.host], p.volume});
+    }
+    return out;
+}
+
+std::vector<PortVolume> EgressTracker::Breakdown::ports(const Destination& d) const {
+    std::vector<PortVolume> out;
+    for (std::uint32_t i = port_start_[d.index]; i < port_start_[d.index + 1]; ++i)
+        out.push_back(t_->ports_[ports_[i]]);
     return out;
 }
 
@@ -101,9 +204,7 @@ void volume_fields(JsonWriter& w, const Volume& v) {
     w.field("payload_bytes", v.payload_bytes);
 }
 
-std::vector<PortVolume> top_ports(const Destination& d, std::size_t max, std::size_t* omitted) {
-    std::vector<PortVolume> ports;
-    for (const auto& [k, p] : d.ports) ports.push_back(p);
+std::vector<PortVolume> top_ports(std::vector<PortVolume> ports, std::size_t max, std::size_t* omitted) {
     std::stable_sort(ports.begin(), ports.end(),
                      [](const PortVolume& a, const PortVolume& b) { return a.frame_bytes > b.frame_bytes; });
     *omitted = max && ports.size() > max ? ports.size() - max : 0;
@@ -157,7 +258,7 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
     w.key("totals").begin_object();
     for (std::size_t i = 0; i < kDirectionCount; ++i) {
         const auto d = static_cast<Direction>(i);
-        w.key(to_string(d)).begin_object();
+        w.plain_key(to_string(d)).begin_object();
         volume_fields(w, t.total(d));
         if (priced && d == Direction::outbound_external)
             w.key("estimated_cost").raw_number(format_double(cost(cfg, t.total(d).ip_bytes), 6));
@@ -165,9 +266,10 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
     }
     w.end_object();
     w.key("destinations").begin_array();
+    const EgressTracker::Breakdown detail = t.breakdown();
     for (const Destination* d : t.destinations()) {
         w.begin_object();
-        w.field("address", d->address.to_string());
+        w.field("address", d->address);
         const std::string name = names ? names(d->address) : std::string();
         w.key("name");
         if (name.empty())
@@ -185,22 +287,23 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
             else
                 w.null();
         }
-        w.key("first_time").raw_number(format_epoch_us(d->first_time));
-        w.key("last_time").raw_number(format_epoch_us(d->last_time));
-        std::vector<std::pair<IpAddress, Volume>> srcs(d->sources.begin(), d->sources.end());
-        std::stable_sort(srcs.begin(), srcs.end(),
-                         [](const auto& a, const auto& b) { return a.second.frame_bytes > b.second.frame_bytes; });
+        w.key("first_time").epoch_us(d->first_time);
+        w.key("last_time").epoch_us(d->last_time);
+        std::vector<SourceVolume> srcs = detail.sources(*d);
+        std::stable_sort(srcs.begin(), srcs.end(), [](const SourceVolume& a, const SourceVolume& b) {
+            return a.volume.frame_bytes > b.volume.frame_bytes;
+        });
         w.key("sources").begin_array();
-        for (const auto& [addr, v] : srcs) {
+        for (const SourceVolume& src : srcs) {
             w.begin_object();
-            w.field("address", addr.to_string());
-            volume_fields(w, v);
+            w.field("address", src.address);
+            volume_fields(w, src.volume);
             w.end_object();
         }
         w.end_array();
         std::size_t omitted = 0;
         w.key("ports").begin_array();
-        for (const PortVolume& p : top_ports(*d, cfg.max_ports, &omitted)) {
+        for (const PortVolume& p : top_ports(detail.ports(*d), cfg.max_ports, &omitted)) {
             w.begin_object();
             w.field("transport", transport_name(p.transport));
             w.field("port", static_cast<unsigned>(p.port));
@@ -230,6 +333,7 @@ void egress_csv(const EgressTracker& t, const NameResolver& names, const TextSin
         "destination,name,scope,source,frames,frame_bytes,ip_bytes,payload_bytes,destination_frames,"
         "destination_frame_bytes,destination_ip_bytes,first_time,last_time";
     out += priced ? ",estimated_cost\n" : "\n";
+    const EgressTracker::Breakdown detail = t.breakdown();
     for (const Destination* d : t.destinations()) {
         std::string name = names ? names(d->address) : std::string();
         if (name.find_first_of(",\"\n") != std::string::npos) {
@@ -237,7 +341,7 @@ void egress_csv(const EgressTracker& t, const NameResolver& names, const TextSin
             for (char c : name) q += c == '"' ? std::string("\"\"") : std::string(1, c);
             name = q + "\"";
         }
-        for (const auto& [src, v] : d->sources) {
+        for (const auto& [src, v] : detail.sources(*d)) {
             out += d->address.to_string() + ',' + name + ',' + scope_name(d->direction) + ',' + src.to_string() + ',' +
                    std::to_string(v.frames) + ',' + std::to_string(v.frame_bytes) + ',' + std::to_string(v.ip_bytes) +
                    ',' + std::to_string(v.payload_bytes) + ',' + std::to_string(d->volume.frames) + ',' +

@@ -40,8 +40,9 @@ TEST(Egress, SumsSortsAndSplitsBySource) {
     ASSERT_EQ(d.size(), 2u);
     EXPECT_EQ(d[0]->address.to_string(), "1.1.1.1");
     EXPECT_EQ(d[1]->volume.frame_bytes, 300u);
-    EXPECT_EQ(d[1]->sources.size(), 2u);
-    EXPECT_EQ(d[1]->ports.size(), 2u);
+    const auto detail = t.breakdown();
+    EXPECT_EQ(detail.sources(*d[1]).size(), 2u);
+    EXPECT_EQ(detail.ports(*d[1]).size(), 2u);
     EXPECT_EQ(t.total(Direction::outbound_external).frames, 3u);
     EXPECT_EQ(t.total(Direction::inbound).frame_bytes, 5000u);
 }

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <string>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "triage/cidr_set.hpp"
+#include "triage/flat_index.hpp"
 #include "triage/ip_address.hpp"
 #include "triage/stats.hpp"
 #include "triage/time_anomalies.hpp"
@@ -47,16 +49,29 @@ struct EgressFrame {
 struct PortVolume {
     std::uint8_t transport = 0;
     std::uint16_t port = 0;
+    std::uint32_t destination = 0;  // Destination::index of its destination
     std::uint64_t frames = 0, frame_bytes = 0;
+};
+
+struct SourceVolume {
+    IpAddress address;
+    Volume volume;
 };
 
 struct Destination {
     IpAddress address;
     Direction direction = Direction::outbound_external;
+    std::uint32_t index = 0;  // in order of first appearance
     Volume volume;
     Nanos first_time = 0, last_time = 0;
-    std::map<IpAddress, Volume> sources;
-    std::map<std::pair<std::uint8_t, std::uint16_t>, PortVolume> ports;
+};
+
+// What one frame changed, for incremental views (the GUI tree).
+struct EgressUpdate {
+    Direction direction = Direction::other;
+    const Destination* destination = nullptr;  // null: not outbound
+    const Volume* source = nullptr;            // the frame's source's volume to that destination
+    const PortVolume* port = nullptr;          // null: neither TCP nor UDP
 };
 
 constexpr std::size_t kMaxPortsPerDestination = 20;
@@ -74,16 +89,28 @@ class EgressTracker {
 public:
     explicit EgressTracker(EgressConfig cfg = EgressConfig::defaults()) : cfg_(std::move(cfg)) {}
     Direction classify(const IpAddress& src, const IpAddress& dst) const;
-    void add(const EgressFrame& f);
+    EgressUpdate add(const EgressFrame& f);
     // A frame outside the counting window: only its time is noted (for anomalies).
     void context(const EgressFrame& f) { anomalies_.frame_time(f.frame, f.time, false); }
     const Volume& total(Direction d) const { return totals_[static_cast<std::size_t>(d)]; }
-    const Destination* find(const IpAddress& dst) const {
-        auto it = dests_.find(dst);
-        return it == dests_.end() ? nullptr : &it->second;
-    }
+    const Destination* find(const IpAddress& dst) const;
     // Outbound destinations, most frame bytes first.
     std::vector<const Destination*> destinations() const;
+
+    // Each destination's sources (in address order) and ports (in transport,
+    // port order), grouped once for a report.
+    class Breakdown {
+    public:
+        std::vector<SourceVolume> sources(const Destination& d) const;
+        std::vector<PortVolume> ports(const Destination& d) const;
+
+    private:
+        friend class EgressTracker;
+        const EgressTracker* t_ = nullptr;
+        std::vector<std::uint32_t> source_start_, sources_;  // per destination: a range of pair indices
+        std::vector<std::uint32_t> port_start_, ports_;
+    };
+    Breakdown breakdown() const;
     const EgressConfig& config() const { return cfg_; }
     const AnomalyLog& anomalies() const { return anomalies_; }
     void clear() { *this = EgressTracker(cfg_); }
@@ -92,7 +119,19 @@ private:
     AnomalyLog anomalies_;
     EgressConfig cfg_;
     std::array<Volume, kDirectionCount> totals_{};
-    std::unordered_map<IpAddress, Destination, IpAddressHash> dests_;
+    // Flat records in deques (no copy of them all when they grow), found
+    // through open-addressing indexes: a destination, an interned source
+    // host, a (destination, source) pair, a (destination, port).
+    struct Pair {
+        std::uint32_t destination, host;
+        Volume volume;
+    };
+    std::deque<Destination> dests_;
+    std::deque<IpAddress> hosts_;
+    std::deque<Pair> pairs_;
+    std::deque<PortVolume> ports_;
+    FlatIndex dest_index_, host_index_, pair_index_, port_index_;
+    std::uint32_t host_of(const IpAddress& a);
 };
 
 using NameResolver = std::function<std::string(const IpAddress&)>;  // "" when unknown

@@ -1,0 +1,70 @@
+// An open-addressing index over records the caller keeps in its own
+// container: the table holds 4-byte record indices only (at most three
+// quarters full, so 5 to 11 bytes per record), and asks the caller whether a
+// record has the key it looks for, and for a record's hash when it grows.
+// Per-frame lookups touch one small array instead of a node per entry.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace triage {
+
+class FlatIndex {
+public:
+    static constexpr std::uint32_t kNone = UINT32_MAX;
+
+    // The index of the record for which `is_key(index)` holds, or kNone.
+    template <typename IsKey>
+    std::uint32_t find(std::size_t hash, IsKey&& is_key) const {
+        if (slots_.empty()) return kNone;
+        const std::size_t mask = slots_.size() - 1;
+        for (std::size_t i = mix(hash) & mask;; i = (i + 1) & mask) {
+            const std::uint32_t s = slots_[i];
+            if (s == 0) return kNone;
+            if (is_key(s - 1)) return s - 1;
+        }
+    }
+
+    // Adds a record that find() does not know; `hash_of(index)` gives the
+    // hash of any record already added (to move them when the table grows).
+    template <typename HashOf>
+    void insert(std::size_t hash, std::uint32_t index, HashOf&& hash_of) {
+        if ((size_ + 1) * 4 > slots_.size() * 3) {
+            std::vector<std::uint32_t> old(slots_.empty() ? 16 : slots_.size() * 2, 0);
+            old.swap(slots_);
+            for (std::uint32_t s : old)
+                if (s) place(hash_of(s - 1), s - 1);
+        }
+        place(hash, index);
+        ++size_;
+    }
+
+    std::size_t size() const { return size_; }
+    void clear() {
+        slots_.clear();
+        size_ = 0;
+    }
+
+private:
+    static std::size_t mix(std::size_t h) {
+        // The finaliser of MurmurHash3: every input bit reaches the low bits
+        // the mask keeps.
+        std::uint64_t x = h;
+        x ^= x >> 33;
+        x *= 0xff51afd7ed558ccdull;
+        x ^= x >> 33;
+        return static_cast<std::size_t>(x);
+    }
+    void place(std::size_t hash, std::uint32_t index) {
+        const std::size_t mask = slots_.size() - 1;
+        std::size_t i = mix(hash) & mask;
+        while (slots_[i] != 0) i = (i + 1) & mask;
+        slots_[i] = index + 1;
+    }
+    std::vector<std::uint32_t> slots_;  // 0: empty; else record index + 1
+    std::size_t size_ = 0;
+};
+
+}  // namespace triage
