@@ -101,20 +101,38 @@ int rpc_program(void) {
 }
 
 void policy_hits(const packet_info* pinfo, tvbuff_t* tvb, FrameRecord* r) {
-    static thread_local std::vector<int> layers;
+    // The frame's protocol ids: on the stack for any usual frame, in a
+    // vector only for a frame of more than kLayers layers (deep tunnels).
+    constexpr std::size_t kLayers = 64;
+    int local[kLayers];
+    std::vector<int> many;
+    int* layers = local;
+    std::size_t n = 0;
+    const auto push = [&](int id) {
+        if (n == kLayers && layers == local) {
+            many.assign(local, local + kLayers);
+            layers = nullptr;
+        }
+        if (layers == local) {
+            local[n++] = id;
+        } else {
+            many.push_back(id);
+            ++n;
+        }
+    };
     const prefs::Settings& settings = prefs::current();
     CompiledPolicy& policy = *settings.policy;
     r->policy = &policy;
-    layers.clear();
     bool http = false;
+    const int self = prefs::proto_id();
     for (wmem_list_frame_t* f = wmem_list_head(pinfo->layers); f; f = wmem_list_frame_next(f)) {
         const int id = GPOINTER_TO_INT(wmem_list_frame_data(f));
-        if (id == prefs::proto_id()) continue;  // this postdissector, running now
-        layers.push_back(id);
+        if (id == self) continue;  // this postdissector, running now
+        push(id);
         http = http || id == g_ids.proto_http;
     }
-    if (const int prog = rpc_program(); prog >= 0) layers.push_back(prog);
-    policy.match(layers.data(), layers.size(), r->inner_transport, r->inner_sport, r->inner_dport, &r->hits);
+    if (const int prog = rpc_program(); prog >= 0) push(prog);
+    policy.match(layers ? layers : many.data(), n, r->inner_transport, r->inner_sport, r->inner_dport, &r->hits);
     if (http && is_tracker_request(ws::frame_bytes(tvb)))
         if (auto rule = policy.detector_rule(kTrackerDetector)) r->hits.push_back(*rule);  // a rule of its own
 }

@@ -92,11 +92,12 @@ EgressUpdate EgressTracker::add(const EgressFrame& in) {
     std::uint32_t di = dest_index_.find(dh, [&](std::uint32_t k) { return dests_[k].address == f.dst; });
     if (di == FlatIndex::kNone) {
         di = static_cast<std::uint32_t>(dests_.size());
-        Destination& n = dests_.emplace_back();
+        Destination n;
         n.address = f.dst;
         n.direction = d;
         n.index = di;
         n.first_time = n.last_time = f.time;
+        dests_.push_back(n);
         dest_index_.insert(dh, di, [this](std::uint32_t k) { return dests_[k].address.hash(); });
     }
     Destination& dest = dests_[di];
@@ -125,10 +126,11 @@ EgressUpdate EgressTracker::add(const EgressFrame& in) {
         });
         if (i == FlatIndex::kNone) {
             i = static_cast<std::uint32_t>(ports_.size());
-            PortVolume& n = ports_.emplace_back();
+            PortVolume n;
             n.transport = f.transport;
             n.port = f.dport;
             n.destination = di;
+            ports_.push_back(n);
             port_index_.insert(h, i, [this](std::uint32_t k) {
                 return pair_hash(ports_[k].destination, port_key(ports_[k].transport, ports_[k].port));
             });
@@ -144,7 +146,7 @@ EgressUpdate EgressTracker::add(const EgressFrame& in) {
 std::vector<const Destination*> EgressTracker::destinations() const {
     std::vector<const Destination*> out;
     out.reserve(dests_.size());
-    for (const Destination& d : dests_) out.push_back(&d);
+    dests_.for_each([&out](const Destination& d) { out.push_back(&d); });
     std::sort(out.begin(), out.end(), [](const Destination* a, const Destination* b) {
         if (a->volume.frame_bytes != b->volume.frame_bytes) return a->volume.frame_bytes > b->volume.frame_bytes;
         return a->address < b->address;
@@ -158,7 +160,7 @@ template <typename Records, typename Less>
 void group(const Records& records, std::size_t destinations, std::vector<std::uint32_t>* start,
            std::vector<std::uint32_t>* order, Less less) {
     start->assign(destinations + 1, 0);
-    for (const auto& r : records) ++(*start)[r.destination + 1];
+    records.for_each([start](const auto& r) { ++(*start)[r.destination + 1]; });
     for (std::size_t i = 0; i < destinations; ++i) (*start)[i + 1] += (*start)[i];
     order->resize(records.size());
     std::vector<std::uint32_t> next(start->begin(), start->end() - 1);

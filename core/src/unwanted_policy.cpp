@@ -231,11 +231,11 @@ std::vector<std::string> CompiledPolicy::compile(const Policy& policy, const Res
     transport_id_.clear();
     ignored_id_.clear();
 
-    auto mark = [&](std::vector<bool>& v, const char* name) {
+    auto mark = [&](std::vector<std::uint8_t>& v, const char* name) {
         const int id = resolver.id_of(name);
         if (id < 0) return;
-        if (static_cast<std::size_t>(id) >= v.size()) v.resize(static_cast<std::size_t>(id) + 1, false);
-        v[static_cast<std::size_t>(id)] = true;
+        if (static_cast<std::size_t>(id) >= v.size()) v.resize(static_cast<std::size_t>(id) + 1, 0);
+        v[static_cast<std::size_t>(id)] = 1;
     };
     for (const char* t : {"tcp", "udp", "sctp", "dccp"}) mark(transport_id_, t);
     // Not application protocols: undissected payload, and layers of TCP/TLS plumbing.

@@ -4,7 +4,6 @@
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <string>
@@ -119,17 +118,17 @@ private:
     AnomalyLog anomalies_;
     EgressConfig cfg_;
     std::array<Volume, kDirectionCount> totals_{};
-    // Flat records in deques (no copy of them all when they grow), found
+    // Flat records in blocks (no copy of them all when they grow), found
     // through open-addressing indexes: a destination, an interned source
     // host, a (destination, source) pair, a (destination, port).
     struct Pair {
         std::uint32_t destination, host;
         Volume volume;
     };
-    std::deque<Destination> dests_;
-    std::deque<IpAddress> hosts_;
-    std::deque<Pair> pairs_;
-    std::deque<PortVolume> ports_;
+    Records<Destination> dests_;
+    Records<IpAddress> hosts_;
+    Records<Pair> pairs_;
+    Records<PortVolume> ports_;
     FlatIndex dest_index_, host_index_, pair_index_, port_index_;
     std::uint32_t host_of(const IpAddress& a);
 };

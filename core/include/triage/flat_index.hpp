@@ -3,10 +3,12 @@
 // quarters full, so 5 to 11 bytes per record), and asks the caller whether a
 // record has the key it looks for, and for a record's hash when it grows.
 // Per-frame lookups touch one small array instead of a node per entry.
+// Records<T> below is such a container.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace triage {
@@ -64,6 +66,33 @@ private:
         slots_[i] = index + 1;
     }
     std::vector<std::uint32_t> slots_;  // 0: empty; else record index + 1
+    std::size_t size_ = 0;
+};
+
+// Records in fixed blocks of 4096: growing never copies them (no peak of
+// twice the memory, references stay valid) and indexing is a shift and a
+// mask (std::deque's is a division).
+template <typename T>
+class Records {
+public:
+    static constexpr std::size_t kShift = 12, kBlock = std::size_t{1} << kShift;
+    T& operator[](std::size_t i) { return blocks_[i >> kShift][i & (kBlock - 1)]; }
+    const T& operator[](std::size_t i) const { return blocks_[i >> kShift][i & (kBlock - 1)]; }
+    std::size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    T& push_back(T value) {
+        if ((size_ & (kBlock - 1)) == 0) blocks_.push_back(std::make_unique<T[]>(kBlock));
+        T& slot = (*this)[size_++];
+        slot = std::move(value);
+        return slot;
+    }
+    template <typename F>
+    void for_each(F&& f) const {
+        for (std::size_t i = 0; i < size_; ++i) f((*this)[i]);
+    }
+
+private:
+    std::vector<std::unique_ptr<T[]>> blocks_;
     std::size_t size_ = 0;
 };
 

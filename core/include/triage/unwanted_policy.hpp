@@ -104,7 +104,7 @@ private:
     std::vector<PolicyEntry> entries_;
     std::vector<Rule> rules_;
     std::vector<std::int32_t> by_id_;  // proto id -> rule index, kNone or kAllowed
-    std::vector<bool> transport_id_, ignored_id_;
+    std::vector<std::uint8_t> transport_id_, ignored_id_;  // bytes, not bits: read per layer per frame
     std::vector<std::pair<std::string, std::int32_t>> detectors_;
     std::vector<std::uint32_t> port_rule_index_;  // rules_ index per policy_.port_rules entry
 };
