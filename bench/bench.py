@@ -1,13 +1,17 @@
 #!/usr/bin/python3
-"""Triage benchmark: time and peak memory of each statistic against tshark
-dissecting the same capture with a tap that does nothing, and against the
-built-in statistics a user would run today for the same answers.
+"""Triage benchmark: time and peak memory of each statistic (JSON and tree
+forms) against tshark dissecting the same capture with a tap that does
+nothing, and against the built-in statistics a user would run today for the
+same answers.
 
   bench/bench.py [--packets N] [--syns N] [--repeat R] [--out bench/RESULTS.md]
 
 Builds the plugin (build-bench/, Release), generates the captures once into
-bench/data/ (reused when present), runs every configuration R times, and
-writes a Markdown table. Needs: tshark, mergecap, /usr/bin/time (package time).
+bench/data/ (reused when present), runs the configurations of a capture
+interleaved (round r runs each configuration once, in an order that rotates
+with r) R times, and writes Markdown tables (median, min-max) and the targets,
+met or missed and by how much. Sections of the output file from "## Profile"
+or "## Merge" on are kept. Needs: tshark, mergecap, /usr/bin/time.
 """
 
 import argparse
@@ -78,28 +82,48 @@ def initial_rtt_post(out):
         statistics.quantiles(vals, n=100)
 
 
+ALL_JSON = ["-z", "triage_rtt,json", "-z", "triage_unwanted,json", "-z", "triage_egress,json"]
+ALL_TREE = ["-z", "triage_rtt,tree", "-z", "triage_unwanted,tree", "-z", "triage_egress,tree"]
+# (label, tshark arguments, post-processing, key, captures it runs on: None = all)
 CONFIGS = [
-    ("baseline: no-op tap (`-z triage_null`)", ["-z", "triage_null"], None, "base"),
-    ("`-z io,stat,0`", ["-z", "io,stat,0"], None, None),
-    ("`triage_rtt,json`", ["-z", "triage_rtt,json"], None, "rtt"),
-    ("`triage_unwanted,json`", ["-z", "triage_unwanted,json"], None, "unwanted"),
-    ("`triage_egress,json`", ["-z", "triage_egress,json"], None, "egress"),
-    ("all three Triage statistics", ["-z", "triage_rtt,json", "-z", "triage_unwanted,json", "-z",
-                                     "triage_egress,json"], None, "all"),
+    ("baseline: no-op tap (`-z triage_null`)", ["-z", "triage_null"], None, "base", None),
+    ("`triage_rtt,json`", ["-z", "triage_rtt,json"], None, "rtt", None),
+    ("`triage_unwanted,json`", ["-z", "triage_unwanted,json"], None, "unwanted", None),
+    ("`triage_egress,json`", ["-z", "triage_egress,json"], None, "egress", None),
+    ("all three, JSON", ALL_JSON, None, "all", None),
+    ("`triage_rtt,tree`", ["-z", "triage_rtt,tree"], None, "rtt_tree", None),
+    ("`triage_unwanted,tree`", ["-z", "triage_unwanted,tree"], None, "unwanted_tree", None),
+    ("`triage_egress,tree`", ["-z", "triage_egress,tree"], None, "egress_tree", None),
+    ("all three, tree", ALL_TREE, None, "all_tree", None),
     ("built-in for RTT: `-T fields -e tcp.analysis.initial_rtt` + percentiles",
      ["-T", "fields", "-e", "tcp.stream", "-e", "tcp.analysis.initial_rtt", "-Y", "tcp.analysis.initial_rtt"],
-     initial_rtt_post, "builtin_rtt"),
-    ("built-in for protocols: `-z io,phs`", ["-z", "io,phs"], None, "builtin_unwanted"),
-    ("built-in for volume: `-z conv,ip`", ["-z", "conv,ip"], None, "builtin_egress"),
-    ("built-in for volume: `-z endpoints,ip`", ["-z", "endpoints,ip"], None, None),
+     initial_rtt_post, "builtin_rtt", {"heavy"}),
+    ("built-in for protocols: `-z io,phs`", ["-z", "io,phs"], None, "builtin_unwanted", {"heavy"}),
+    ("built-in for volume: `-z conv,ip`", ["-z", "conv,ip"], None, "builtin_egress", {"heavy"}),
 ]
+SINGLE = ("rtt", "unwanted", "egress")
+TIME_ALL, TIME_EACH, BYTES_PER_CONN, BYTES_PER_DEST = 1.10, 1.05, 100, 200
+
+
+def rss_over(res, key):
+    """Peak RSS over the baseline's, in bytes (medians)."""
+    return (res[key]["rss"] - res["base"]["rss"]) * 1024
+
+
+def verdict(value, target, unit="×", fmt="{:.3f}"):
+    """'**1.234×** (target ≤ 1.100×: missed by 12.2 %)'; memory misses in bytes."""
+    show = lambda x: fmt.format(x) + unit
+    if value <= target:
+        return f"**{show(value)}** (target ≤ {show(target)}: met)"
+    miss = f"{(value / target - 1) * 100:.1f} %" if unit == "×" else show(value - target)
+    return f"**{show(value)}** (target ≤ {show(target)}: **missed** by {miss})"
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--packets", type=int, default=1_000_000, help="packets of the mixed capture")
+    ap.add_argument("--packets", type=int, default=1_000_000, help="packets of the connection-heavy capture")
     ap.add_argument("--syns", type=int, default=1_000_000, help="SYNs of the SYN-flood capture")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
     a = ap.parse_args()
 
@@ -110,79 +134,103 @@ def main():
     os.chmod(DATA, 0o755)
     gen = ROOT / "bench" / "gen_traffic.py"
     captures = []
-    mixed = DATA / f"mixed-{a.packets}.pcap"
-    if not mixed.exists():
-        sh(sys.executable, str(gen), "mixed", str(mixed), "--packets", str(a.packets), stdout=subprocess.DEVNULL)
-    captures.append(("mixed", mixed))
+    heavy = DATA / f"heavy-{a.packets}.pcap"
+    if not heavy.exists():
+        sh(sys.executable, str(gen), "mixed", str(heavy), "--packets", str(a.packets), stdout=subprocess.DEVNULL)
+    captures.append(("heavy", "connection-heavy", heavy))
     flood = DATA / f"flood-{a.syns}.pcap"
     if not flood.exists():
         sh(sys.executable, str(gen), "flood", str(flood), "--syns", str(a.syns), stdout=subprocess.DEVNULL)
-    captures.append(("SYN flood", flood))
+    captures.append(("flood", "SYN flood", flood))
     if SHARED.is_dir():
         real = DATA / "shared-merged.pcapng"
         if not real.exists():
             files = sorted(str(p) for p in SHARED.iterdir() if re.search(r"\.(pcap|pcapng)$", p.name)
                            and p.name not in ("tcpdump_empty.pcap", "ndpi_fuzz-2021-10-13.pcap"))
             sh("mergecap", "-a", "-w", str(real), *files)
-        captures.append(("real captures (mergecap -a)", real))
-    for _, p in captures:
+        captures.append(("real", "real captures (mergecap -a of ../shared/captures)", real))
+    for _, _, p in captures:
         os.chmod(p, 0o644)
 
     r = Runner()
-    lines = [f"# Triage benchmark", "",
-             f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, tshark "
-             f"{subprocess.run(['tshark', '--version'], capture_output=True, text=True).stdout.split()[2]}, "
-             f"median of {a.repeat} runs (min–max in brackets). Ratios are to the no-op tap on the same capture "
-             "(the cost of Wireshark's dissection alone). Command: `bench/run.sh "
-             f"--packets {a.packets} --syns {a.syns} --repeat {a.repeat}`.", ""]
+    version = subprocess.run(["tshark", "--version"], capture_output=True, text=True).stdout.split()[2]
+    lines = ["# Triage benchmark", "",
+             f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, tshark {version}. Each capture's "
+             f"configurations ran interleaved, {a.repeat} rounds (each round runs every configuration once, in "
+             "an order that rotates from round to round); the table gives the median and, in brackets, the "
+             "fastest and slowest run, so the machine's noise is visible. Ratios are medians over the no-op "
+             "tap's median on the same capture (the cost of Wireshark's dissection alone); peak RSS is the "
+             f"median of GNU time's maximum resident set size. Command: `bench/run.sh --packets {a.packets} "
+             f"--syns {a.syns} --repeat {a.repeat}`.", ""]
     summary = {}
-    for cname, cap in captures:
+    for key, cname, cap in captures:
         truth_file = pathlib.Path(str(cap) + ".truth.json")
         truth = json.loads(truth_file.read_text()) if truth_file.exists() else {}
-        frames = truth.get("packets") or sum(1 for _ in subprocess.run(
-            ["capinfos", "-c", "-M", str(cap)], capture_output=True, text=True).stdout.splitlines())
-        lines += [f"## {cname}: `{cap.name}`" + (f" ({truth.get('packets')} packets)" if truth else ""), "",
+        configs = [c for c in CONFIGS if c[4] is None or key in c[4]]
+        runs = {c[3]: [] for c in configs}
+        for rnd in range(a.repeat):
+            order = configs[rnd % len(configs):] + configs[:rnd % len(configs)]
+            for label, args, post, k, _ in order:
+                runs[k].append(r.measure(["-r", str(cap), "-q", *args], post))
+            print(f"{cname}: round {rnd + 1}/{a.repeat} done", file=sys.stderr)
+        res = {}
+        for label, _, _, k, _ in configs:
+            secs = [x[0] for x in runs[k]]
+            res[k] = {"med": statistics.median(secs), "lo": min(secs), "hi": max(secs),
+                      "rss": statistics.median(x[1] for x in runs[k])}
+        base = res["base"]
+        desc = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in truth.items() if k != "rtt_ms")
+        lines += [f"## {cname}: `{cap.name}`" + (f" ({desc})" if desc else ""), "",
                   "| configuration | time (s) | ratio | peak RSS (MiB) | RSS over baseline (MiB) |",
                   "|---|---|---|---|---|"]
-        res = {}
-        for label, args, post, key in CONFIGS:
-            runs = [r.measure(["-r", str(cap), "-q", *args], post) for _ in range(a.repeat)]
-            secs = [x[0] for x in runs]
-            rss = max(x[1] for x in runs)
-            res[key or label] = (statistics.median(secs), min(secs), max(secs), rss)
-            print(f"{cname}: {label}: {statistics.median(secs):.2f} s, {rss / 1024:.0f} MiB", file=sys.stderr)
-        base = res["base"]
-        for label, _, _, key in CONFIGS:
-            med, lo, hi, rss = res[key or label]
-            lines.append(f"| {label} | {med:.2f} [{lo:.2f}–{hi:.2f}] | {med / base[0]:.3f} | {rss / 1024:.1f} | "
-                         f"{(rss - base[3]) / 1024:+.1f} |")
-        lines.append("")
-        summary[cname] = (res, truth)
+        for label, _, _, k, _ in configs:
+            x = res[k]
+            lines.append(f"| {label} | {x['med']:.2f} [{x['lo']:.2f}–{x['hi']:.2f}] | {x['med'] / base['med']:.3f} | "
+                         f"{x['rss'] / 1024:.1f} | {(x['rss'] - base['rss']) / 1024:+.1f} |")
+        spread = (base["hi"] - base["lo"]) / base["med"] * 100
+        lines += ["", f"Noise: the baseline's runs spread over {spread:.1f} % of its median.", ""]
+        summary[key] = (res, truth)
 
-    # Targets
     lines += ["## Targets", ""]
-    res, truth = summary["mixed"]
-    all_ratio = res["all"][0] / res["base"][0]
-    lines.append(f"* All three statistics together: **{all_ratio:.3f}×** the no-op tap on the mixed capture "
-                 f"(target ≤ 1.10×: {'met' if all_ratio <= 1.10 else 'missed by %.1f%%' % ((all_ratio - 1.10) * 100)}).")
-    for key, builtin in (("rtt", "builtin_rtt"), ("unwanted", "builtin_unwanted"), ("egress", "builtin_egress")):
-        t, b = res[key][0], res[builtin][0]
-        lines.append(f"* `triage_{key}` {t:.2f} s vs the built-in route {b:.2f} s: "
-                     f"{'faster' if t < b else 'slower'} ({t / b:.2f}×).")
-    fres, ftruth = summary["SYN flood"]
-    per_conn = (fres["rtt"][3] - fres["base"][3]) * 1024 / ftruth["connections"]
-    lines.append(f"* Memory per TCP connection (SYN flood, {ftruth['connections']} unanswered SYNs): "
-                 f"**{per_conn:.0f} bytes** over the baseline (target ≤ 100: "
-                 f"{'met' if per_conn <= 100 else 'missed by %.0f bytes' % (per_conn - 100)}).")
-    per_conn_mixed = (res["rtt"][3] - res["base"][3]) * 1024 / truth["connections"]
-    lines.append(f"* Memory per TCP connection (mixed, {truth['connections']} completed handshakes): "
-                 f"**{per_conn_mixed:.0f} bytes**.")
-    per_dest = (res["egress"][3] - res["base"][3]) * 1024 / truth["destinations"]
-    lines.append(f"* Memory per destination (mixed, {truth['destinations']} destinations): "
-                 f"**{per_dest:.0f} bytes** over the baseline (target ≤ 100: "
-                 f"{'met' if per_dest <= 100 else 'missed by %.0f bytes' % (per_dest - 100)}).")
+    for key in ("heavy", "real"):
+        if key not in summary:
+            continue
+        res, _ = summary[key]
+        ratio = lambda k: res[k]["med"] / res["base"]["med"]
+        name = "connection-heavy" if key == "heavy" else "real captures"
+        lines.append(f"* {name}, all three JSON: {verdict(ratio('all'), TIME_ALL)}")
+        lines.append(f"* {name}, all three tree: {verdict(ratio('all_tree'), TIME_ALL)}")
+        for form in ("", "_tree"):
+            each = ", ".join(f"`triage_{k}{',tree' if form else ',json'}` {verdict(ratio(k + form), TIME_EACH)}"
+                             for k in SINGLE)
+            lines.append(f"* {name}, each alone: {each}")
+    if "flood" in summary:
+        res, truth = summary["flood"]
+        for k in ("rtt", "rtt_tree"):
+            per = rss_over(res, k) / truth["connections"]
+            lines.append(f"* Memory per TCP connection, SYN flood ({truth['connections']} unanswered SYNs from "
+                         f"distinct sources), `triage_{k.replace('_tree', ',tree') if 'tree' in k else 'rtt,json'}`: "
+                         f"{verdict(per, BYTES_PER_CONN, ' B', '{:.0f}')}")
+    res, truth = summary["heavy"]
+    for k in ("egress", "egress_tree"):
+        per = rss_over(res, k) / truth["destinations"]
+        lines.append(f"* Memory per destination, connection-heavy ({truth['destinations']} destinations), "
+                     f"`triage_egress,{'tree' if 'tree' in k else 'json'}`: {verdict(per, BYTES_PER_DEST, ' B', '{:.0f}')}")
+    per = rss_over(res, "rtt") / truth["connections"]
+    lines.append(f"* Memory per completed connection, connection-heavy ({truth['connections']} handshakes, "
+                 f"{truth.get('servers', '?')} servers), `triage_rtt,json`: **{per:.0f} B** (no target).")
+    for k, builtin in (("rtt", "builtin_rtt"), ("unwanted", "builtin_unwanted"), ("egress", "builtin_egress")):
+        t, b = res[k]["med"], res[builtin]["med"]
+        lines.append(f"* `triage_{k}` {t:.2f} s vs the built-in route {b:.2f} s: {t / b:.2f}×.")
     lines.append("")
-    pathlib.Path(a.out).write_text("\n".join(lines) + "\n")
+
+    out = pathlib.Path(a.out)
+    kept = ""
+    if out.exists():
+        old = out.read_text()
+        m = re.search(r"^## (Profile|Merge)", old, re.M)
+        kept = old[m.start():] if m else ""
+    out.write_text("\n".join(lines) + "\n" + kept)
     print("\n".join(lines))
     shutil.rmtree(r.tmp, ignore_errors=True)
 

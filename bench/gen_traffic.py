@@ -3,8 +3,10 @@
 place; checksums left 0, which Wireshark does not verify by default), with
 the ground truth beside them (<capture>.truth.json).
 
-  gen_traffic.py mixed OUT.pcap --packets N     handshakes at known RTTs to many destinations,
-                                                telnet/FTP (unwanted) and DNS (allowed) mixed in
+  gen_traffic.py mixed OUT.pcap --packets N     connection-heavy: handshakes at known RTTs from local
+                                                hosts to many destinations (IPv4 and IPv6) and from
+                                                external clients to local servers, telnet/FTP
+                                                (unwanted) and DNS (allowed) mixed in
   gen_traffic.py flood OUT.pcap --syns N        unanswered SYNs from random sources to one server
 """
 
@@ -33,11 +35,15 @@ class Writer:
 
 
 ETH = bytes.fromhex("020000000002020000000001") + b"\x08\x00"
+ETH6 = bytes.fromhex("020000000002020000000001") + b"\x86\xdd"
 
 
 def tcp_frame(src, dst, sport, dport, seq, ack, flags, payload=b""):
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40 + len(payload), 0, 0x4000, 64, 6, 0, src, dst)
     tcp = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 0x50, flags, 65535, 0, 0)
+    if len(src) == 16:
+        ip6 = struct.pack("!IHBB16s16s", 6 << 28, 20 + len(payload), 6, 64, src, dst)
+        return ETH6 + ip6 + tcp + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40 + len(payload), 0, 0x4000, 64, 6, 0, src, dst)
     return ETH + ip + tcp + payload
 
 
@@ -55,22 +61,39 @@ def mixed(path, packets, seed=1):
     w = Writer(path)
     t = 1_700_000_000 * 10**9
     truth = {"connections": 0, "completed": 0, "rtt_ms": {str(r): 0 for r in RTTS_MS}, "telnet_frames": 0,
-             "ftp_frames": 0, "destinations": set()}
-    clients = [ipaddress.ip_address(f"10.0.{i // 250}.{i % 250 + 1}").packed for i in range(500)]
-    n_dest = max(10, packets // 40)
-    dests = [ipaddress.ip_address(0x0B000000 + rng.randrange(1 << 24)).packed for _ in range(n_dest)]
+             "ftp_frames": 0, "ipv6_connections": 0, "inbound_connections": 0}
+    servers, destinations = set(), set()
+    clients4 = [ipaddress.ip_address(f"10.0.{i // 250}.{i % 250 + 1}").packed for i in range(500)]
+    clients6 = [ipaddress.ip_address(f"fd00::{i + 1:x}").packed for i in range(100)]
+    local_servers = clients4[:50]
+    n_dest = max(10, packets // 30)
+    dests4 = [ipaddress.ip_address(0x0B000000 + rng.randrange(1 << 24)).packed for _ in range(n_dest)]
+    dests6 = [ipaddress.ip_address((0x20010DB8 << 96) + rng.randrange(1 << 64)).packed for _ in range(n_dest // 4)]
     port = 1024
     while w.n < packets:
         kind = rng.random()
-        c = rng.choice(clients)
         port = port + 1 if port < 65000 else 1024
         if kind < 0.05:  # DNS (allowed)
+            c = rng.choice(clients4)
             w.write(t, udp_frame(c, b"\x0a\x00\x00\x02", port, 53, dns_query(port)))
+            destinations.add(b"\x0a\x00\x00\x02")
             t += 20_000
             continue
         unwanted = kind < 0.10
-        dport = 23 if kind < 0.075 else 21 if unwanted else 443
-        d = rng.choice(dests)
+        if unwanted:
+            c, d = rng.choice(clients4), rng.choice(dests4)
+            dport = 23 if kind < 0.075 else 21
+        elif kind < 0.25:  # inbound: an external client to a local server
+            c, d = rng.choice(dests4), rng.choice(local_servers)
+            dport = rng.choice((443, 22))
+            truth["inbound_connections"] += 1
+        elif kind < 0.40:  # IPv6
+            c, d = rng.choice(clients6), rng.choice(dests6)
+            dport = rng.choice((443, 8443))
+            truth["ipv6_connections"] += 1
+        else:
+            c, d = rng.choice(clients4), rng.choice(dests4)
+            dport = rng.choice((443, 8443))
         rtt = rng.choice(RTTS_MS)
         leg = int(rtt * 1e6)
         isn, sisn = rng.randrange(1 << 32), rng.randrange(1 << 32)
@@ -84,14 +107,17 @@ def mixed(path, packets, seed=1):
         truth["connections"] += 1
         truth["completed"] += 1
         truth["rtt_ms"][str(rtt)] += 1
-        truth["destinations"].add(d)
+        servers.add((d, dport))
+        # Outbound volume: whatever a local host sends, to whom it sends it.
+        destinations.add(c if d in local_servers else d)
         if dport == 23:
             truth["telnet_frames"] += 1
         elif dport == 21:
             truth["ftp_frames"] += 1
         t += 2 * leg + 200_000 + rng.randrange(100_000)
     w.close()
-    truth["destinations"] = len(truth["destinations"])
+    truth["servers"] = len(servers)
+    truth["destinations"] = len(destinations)
     truth["packets"] = w.n
     return truth
 

@@ -230,6 +230,11 @@ void apply_utp_heuristic(const CompiledPolicy& policy) {
     }
 }
 
+std::vector<void (*)(const Settings&)>& hooks() {
+    static std::vector<void (*)(const Settings&)> h;
+    return h;
+}
+
 void recompile(bool egress, bool policy) {
     auto next = std::make_shared<Settings>(*g_settings);
     if (egress) {
@@ -242,6 +247,7 @@ void recompile(bool egress, bool policy) {
     }
     g_settings = std::move(next);
     apply_utp_heuristic(*g_settings->policy);
+    for (auto hook : hooks()) hook(*g_settings);
 }
 
 void apply_prefs() {
@@ -378,6 +384,11 @@ void register_protocol() {
                                    "counted; 0: to the end. triage-batch sets it for the head of the next file it "
                                    "appends",
                                    10, &g_count_last);
+}
+
+void on_change(void (*hook)(const Settings&)) {
+    hooks().push_back(hook);
+    if (g_settings) hook(*g_settings);
 }
 
 void register_handoff() {

@@ -35,6 +35,9 @@ const Settings& current();
 // about Wireshark's state now (disabled protocols, heuristics that are off).
 std::shared_ptr<const Settings> snapshot();
 
+// Calls `hook` with the settings in force now and after every change.
+void on_change(void (*hook)(const Settings&));
+
 void register_protocol();  // proto_register_* phase
 void register_handoff();   // proto_reg_handoff_* phase
 

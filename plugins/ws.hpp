@@ -15,6 +15,7 @@
 #include <epan/proto.h>
 #include <epan/stat_tap_ui.h>
 #include <epan/stats_tree.h>
+#include <epan/stats_tree_priv.h>
 #include <epan/tap.h>
 #include <epan/uat.h>
 #include <wireshark.h>

@@ -171,7 +171,8 @@ tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, con
     const std::string sname = "from " + f->src.to_string();
     stats_tree_manip_node_int(MN_SET, st, sname.c_str(), dnode, FALSE, s.clamp(up.source->frame_bytes));
     if (const PortVolume* port = up.port) {
-        const std::string pname = std::string(port->transport == 6 ? "tcp" : "udp") + " port " + std::to_string(port->port);
+        const std::string pname =
+            std::string(port->transport == 6 ? "tcp" : "udp") + " port " + std::to_string(port->port);
         stats_tree_manip_node_int(MN_SET, st, pname.c_str(), dnode, FALSE, s.clamp(port->frame_bytes));
     }
     return TAP_PACKET_REDRAW;

@@ -22,11 +22,16 @@
 namespace triage::tap {
 namespace {
 
-constexpr guint kTreeFormFlags = TL_REQUIRES_PROTO_TREE;
-
 bool needs_tree(const CompiledPolicy& policy) {
-    const Policy& p = policy.policy();
-    return p.mode != PolicyMode::deny || !p.use_defaults || !p.entries.empty() || !p.port_rules.empty();
+    return policy.customised();
+}
+
+// The tree form's listener flags are read when a dialog or -z starts: they
+// follow the policy, so the built-in deny-list costs no protocol tree there
+// either.
+void tree_flags_follow(const prefs::Settings& settings) {
+    if (stats_tree_cfg* cfg = stats_tree_get_cfg_by_abbr("triage_unwanted"))
+        cfg->flags = needs_tree(*settings.policy) ? TL_REQUIRES_PROTO_TREE : TL_REQUIRES_NOTHING;
 }
 
 // The record's hits, if they were matched against this session's policy.
@@ -168,8 +173,9 @@ CliStat g_cli{"triage_unwanted", "Triage Unwanted Protocols", {"tree", "json"}, 
 }  // namespace
 
 void register_unwanted() {
-    stats_tree_register_plugin("triage", "triage_unwanted", TRIAGE_MENU("Unwanted Protocols"), kTreeFormFlags,
+    stats_tree_register_plugin("triage", "triage_unwanted", TRIAGE_MENU("Unwanted Protocols"), TL_REQUIRES_PROTO_TREE,
                                ws::guard<tree_packet>, ws::guard<tree_init>, ws::guard<tree_cleanup>);
+    prefs::on_change(tree_flags_follow);
     register_cli(&g_cli);
 }
 

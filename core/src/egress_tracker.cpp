@@ -108,12 +108,13 @@ EgressUpdate EgressTracker::add(const EgressFrame& in) {
 
     const std::uint32_t host = host_of(f.src);
     const std::size_t ph = pair_hash(di, host);
-    std::uint32_t pi = pair_index_.find(
-        ph, [&](std::uint32_t k) { return pairs_[k].destination == di && pairs_[k].host == host; });
+    std::uint32_t pi =
+        pair_index_.find(ph, [&](std::uint32_t k) { return pairs_[k].destination == di && pairs_[k].host == host; });
     if (pi == FlatIndex::kNone) {
         pi = static_cast<std::uint32_t>(pairs_.size());
         pairs_.push_back(Pair{di, host, {}});
-        pair_index_.insert(ph, pi, [this](std::uint32_t k) { return pair_hash(pairs_[k].destination, pairs_[k].host); });
+        pair_index_.insert(ph, pi,
+                           [this](std::uint32_t k) { return pair_hash(pairs_[k].destination, pairs_[k].host); });
     }
     pairs_[pi].volume.add(f.frame_len, f.ip_len, f.payload);
     up.source = &pairs_[pi].volume;

@@ -303,8 +303,7 @@ struct Sample {
     Nanos value;
 };
 
-void summarize_servers(std::vector<Sample>& samples, std::vector<ServerReport>& servers,
-                       Summary ServerReport::*leg) {
+void summarize_servers(std::vector<Sample>& samples, std::vector<ServerReport>& servers, Summary ServerReport::*leg) {
     std::sort(samples.begin(), samples.end(), [](const Sample& a, const Sample& b) {
         return a.server != b.server ? a.server < b.server : a.value < b.value;
     });
@@ -469,7 +468,8 @@ void write_handshake_json(const HandshakeTracker& t, JsonWriter& w) {
     w.key("summary").begin_object();
     w.field("connections", r.connections);
     w.field("syn_seen", r.syn_seen);
-    for (std::size_t i = 0; i < kOutcomeCount; ++i) w.plain_key(to_string(static_cast<Outcome>(i))).value(r.outcomes[i]);
+    for (std::size_t i = 0; i < kOutcomeCount; ++i)
+        w.plain_key(to_string(static_cast<Outcome>(i))).value(r.outcomes[i]);
     w.field("syn_retransmissions", r.syn_retransmissions);
     w.field("synack_retransmissions", r.synack_retransmissions);
     w.field("retried_handshakes", r.retried);
@@ -500,7 +500,8 @@ void write_handshake_json(const HandshakeTracker& t, JsonWriter& w) {
         w.field("server", s.key.address);
         w.field("server_port", static_cast<unsigned>(s.key.port));
         w.field("connections", s.connections);
-        for (std::size_t i = 0; i < kOutcomeCount; ++i) w.plain_key(to_string(static_cast<Outcome>(i))).value(s.outcomes[i]);
+        for (std::size_t i = 0; i < kOutcomeCount; ++i)
+            w.plain_key(to_string(static_cast<Outcome>(i))).value(s.outcomes[i]);
         w.summary_ms("rtt_ms", s.rtt);
         w.summary_ms("server_leg_ms", s.server_leg);
         w.summary_ms("client_leg_ms", s.client_leg);

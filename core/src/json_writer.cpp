@@ -85,7 +85,6 @@ JsonWriter& JsonWriter::key(std::string_view k) {
     return *this;
 }
 
-
 namespace {
 bool needs_escape(unsigned char c) {
     return c < 0x20 || c == 0x7f || c == '"' || c == '\\';

@@ -1,6 +1,7 @@
 """Unwanted-protocol alerts (-z triage_unwanted) against tshark's own filters."""
 
 import collections
+import json
 
 import pytest
 
@@ -208,6 +209,23 @@ def test_tree_form(tshark):
     assert tree_title("Unwanted Protocols") in p.stdout
     row = [l for l in p.stdout.splitlines() if l.strip().startswith("telnet [critical]")][0]
     assert int(row.split()[2]) == tshark.count(EXAMPLE, "telnet")
+
+
+def test_tree_form_follows_the_policy_dissection(tshark):
+    """The tree form asks for a protocol tree only for a customised policy
+    (its listener flags follow the policy), and counts as the JSON form and
+    -Y do either way."""
+    cap = tshark.capture(EXAMPLE)
+    for extra in ((), ("-o", 'uat:triage_unwanted_protocols:"dns","high","name lookups in the clear"')):
+        tree = tshark.run("-r", cap, "-q", *extra, "-z", "triage_unwanted,tree").stdout
+        doc = json.loads(tshark.run("-r", cap, "-q", *extra, "-z", "triage_unwanted,json").stdout)
+        assert doc["dissection"] == ("protocol tree" if extra else "no protocol tree (built-in policy)")
+        for alert in doc["alerts"]:
+            row = [l for l in tree.splitlines() if l.strip().startswith(f"{alert['protocol']} [")][0]
+            assert int(row.split()[2]) == alert["frames"]
+            if alert["protocol"] != "bt-tracker":  # a detector, not a protocol filter
+                assert alert["frames"] == tshark.count(cap, alert["protocol"])
+        assert ("dns" in {a["protocol"] for a in doc["alerts"]}) == bool(extra)
 
 
 @pytest.mark.parametrize("line", ['telnet,high\n', '"telnet","high"\n'])

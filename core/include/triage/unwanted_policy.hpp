@@ -94,6 +94,12 @@ public:
 
     const std::vector<Rule>& rules() const { return rules_; }
     const Policy& policy() const { return policy_; }
+    // Anything but the built-in deny-list: an allow-list, own entries or
+    // port rules (the unwanted statistic then asks for a protocol tree).
+    bool customised() const {
+        return policy_.mode != PolicyMode::deny || !policy_.use_defaults || !policy_.entries.empty() ||
+               !policy_.port_rules.empty();
+    }
     std::vector<PolicyEntry> entries_in_force() const { return entries_; }
 
 private:
@@ -103,7 +109,7 @@ private:
     Resolver resolver_;
     std::vector<PolicyEntry> entries_;
     std::vector<Rule> rules_;
-    std::vector<std::int32_t> by_id_;  // proto id -> rule index, kNone or kAllowed
+    std::vector<std::int32_t> by_id_;                      // proto id -> rule index, kNone or kAllowed
     std::vector<std::uint8_t> transport_id_, ignored_id_;  // bytes, not bits: read per layer per frame
     std::vector<std::pair<std::string, std::int32_t>> detectors_;
     std::vector<std::uint32_t> port_rule_index_;  // rules_ index per policy_.port_rules entry
