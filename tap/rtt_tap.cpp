@@ -60,15 +60,15 @@ void session_draw(void* p) {
     std::fflush(stdout);
     // One line for all handshakes with negative times; they are listed in "anomalies".
     std::uint64_t negative = 0;
-    const Handshake* first = nullptr;
+    Handshake first;
     for (const Handshake& h : s->tracker.handshakes())
-        if (h.negative_time() && negative++ == 0) first = &h;
-    if (first)
+        if (h.negative_time() && negative++ == 0) first = h;
+    if (negative)
         std::fprintf(stderr,
                      "triage_rtt: warning: timestamps go backwards in %llu handshake%s (first: tcp.stream %u, "
                      "frames %u..%u); reported as anomalies, not in the statistics\n",
-                     static_cast<unsigned long long>(negative), negative == 1 ? "" : "s", first->stream,
-                     first->first_syn_frame, first->ack_frame);
+                     static_cast<unsigned long long>(negative), negative == 1 ? "" : "s", first.stream,
+                     first.first_syn_frame, first.ack_frame);
     warn_anomalies("triage_rtt", s->tracker.anomalies());
 }
 

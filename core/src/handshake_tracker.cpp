@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 #include <map>
 
 #include "triage/json_writer.hpp"
@@ -62,14 +63,133 @@ NetworkLeg Handshake::network_leg() const {
     return NetworkLeg::unclear;
 }
 
-Handshake* HandshakeTracker::current(std::uint32_t stream) {
-    if (stream < dense_.size()) return dense_[stream] ? &records_[dense_[stream] - 1] : nullptr;
-    const auto it = sparse_.find(stream);
-    return it == sparse_.end() ? nullptr : &records_[it->second];
+namespace {
+enum : std::uint8_t {
+    kHasSyn = 1,
+    kSynackSeen = 2,
+    kAckSeen = 4,
+    kRefused = 8,
+    kContext = 16,
+    kOneSyn = 32,     // syn_count 1 (else 0), when there is no Rare record
+    kOneSynack = 64,  // synack_count 1 (else 0), idem
+};
+}  // namespace
+
+std::uint32_t HandshakeTracker::pack_address(const IpAddress& a, std::uint8_t* family) {
+    *family = a.is_v4() ? 1 : a.is_v6() ? 2 : 0;
+    if (a.is_v4()) {
+        std::uint32_t v;
+        std::memcpy(&v, a.bytes(), 4);
+        return v;
+    }
+    if (!a.is_v6()) return 0;
+    const std::size_t h = a.hash();
+    std::uint32_t i = v6_index_.find(h, [&](std::uint32_t k) { return v6_[k] == a; });
+    if (i == FlatIndex::kNone) {
+        i = static_cast<std::uint32_t>(v6_.size());
+        v6_.push_back(a);
+        v6_index_.insert(h, i, [this](std::uint32_t k) { return v6_[k].hash(); });
+    }
+    return i;
 }
 
-std::uint32_t HandshakeTracker::index_of(std::uint32_t stream) const {
-    return stream < dense_.size() ? dense_[stream] - 1 : sparse_.at(stream);
+IpAddress HandshakeTracker::unpack_address(std::uint32_t value, unsigned family) const {
+    if (family == 1) {
+        std::uint8_t b[4];
+        std::memcpy(b, &value, 4);
+        return IpAddress::v4(b);
+    }
+    if (family == 2) return v6_[value];
+    return IpAddress();
+}
+
+Handshake HandshakeTracker::unpack(const Packed& p) const {
+    Handshake h;
+    h.first_syn_time = p.first_syn_time;
+    h.synack_time = p.synack_time;
+    h.ack_time = p.ack_time;
+    h.stream = p.stream;
+    h.first_syn_frame = p.first_syn_frame;
+    h.synack_frame = p.synack_frame;
+    h.ack_frame = p.ack_frame;
+    h.client_isn = p.client_isn;
+    h.server_isn = p.server_isn;
+    h.client_port = p.client_port;
+    h.server_port = p.server_port;
+    h.client = unpack_address(p.client, p.families & 3u);
+    h.server = unpack_address(p.server, (p.families >> 2) & 3u);
+    h.has_syn = p.flags & kHasSyn;
+    h.synack_seen = p.flags & kSynackSeen;
+    h.ack_seen = p.flags & kAckSeen;
+    h.refused = p.flags & kRefused;
+    h.context = p.flags & kContext;
+    if (p.rare) {
+        const Rare& r = rare_[p.rare - 1];
+        h.syn_time = r.syn_time;
+        h.syn_frame = r.syn_frame;
+        h.last_synack_time = r.last_synack_time;
+        h.last_synack_frame = r.last_synack_frame;
+        h.rst_frame = r.rst_frame;
+        h.syn_data = r.syn_data;
+        h.syn_count = r.syn_count;
+        h.synack_count = r.synack_count;
+    } else {
+        h.syn_time = h.first_syn_time;
+        h.syn_frame = h.first_syn_frame;
+        h.last_synack_time = h.synack_time;
+        h.last_synack_frame = h.synack_frame;
+        h.syn_count = (p.flags & kOneSyn) ? 1 : 0;
+        h.synack_count = (p.flags & kOneSynack) ? 1 : 0;
+    }
+    return h;
+}
+
+void HandshakeTracker::store(std::uint32_t index, const Handshake& h) {
+    Packed& p = records_[index];
+    p.first_syn_time = h.first_syn_time;
+    p.synack_time = h.synack_time;
+    p.ack_time = h.ack_time;
+    p.stream = h.stream;
+    p.first_syn_frame = h.first_syn_frame;
+    p.synack_frame = h.synack_frame;
+    p.ack_frame = h.ack_frame;
+    p.client_isn = h.client_isn;
+    p.server_isn = h.server_isn;
+    p.client_port = h.client_port;
+    p.server_port = h.server_port;
+    std::uint8_t cf = 0, sf = 0;
+    p.client = pack_address(h.client, &cf);
+    p.server = pack_address(h.server, &sf);
+    p.families = static_cast<std::uint8_t>(cf | sf << 2);
+    p.flags = static_cast<std::uint8_t>((h.has_syn ? kHasSyn : 0) | (h.synack_seen ? kSynackSeen : 0) |
+                                        (h.ack_seen ? kAckSeen : 0) | (h.refused ? kRefused : 0) |
+                                        (h.context ? kContext : 0));
+    const bool usual = h.syn_time == h.first_syn_time && h.syn_frame == h.first_syn_frame &&
+                       h.last_synack_time == h.synack_time && h.last_synack_frame == h.synack_frame &&
+                       h.rst_frame == 0 && h.syn_data == 0 && h.syn_count <= 1 && h.synack_count <= 1;
+    if (usual && !p.rare) {
+        p.flags |= static_cast<std::uint8_t>((h.syn_count ? kOneSyn : 0) | (h.synack_count ? kOneSynack : 0));
+        return;
+    }
+    if (!p.rare) {
+        rare_.push_back(Rare{});
+        p.rare = static_cast<std::uint32_t>(rare_.size());
+    }
+    Rare& r = rare_[p.rare - 1];
+    r.syn_time = h.syn_time;
+    r.syn_frame = h.syn_frame;
+    r.last_synack_time = h.last_synack_time;
+    r.last_synack_frame = h.last_synack_frame;
+    r.rst_frame = h.rst_frame;
+    r.syn_data = h.syn_data;
+    r.syn_count = h.syn_count;
+    r.synack_count = h.synack_count;
+}
+
+std::uint32_t HandshakeTracker::current(std::uint32_t stream) const {
+    if (stream < dense_.size()) return dense_[stream] ? dense_[stream] - 1 : kNoRecord;
+    const auto it = sparse_.find(stream);
+    return it == sparse_.end() ? kNoRecord : it->second;
 }
 
 void HandshakeTracker::set_current(std::uint32_t stream, std::uint32_t index) {
@@ -80,7 +200,7 @@ void HandshakeTracker::set_current(std::uint32_t stream, std::uint32_t index) {
         sparse_[stream] = index;
 }
 
-Handshake& HandshakeTracker::start(const TcpSegment& seg, bool client_is_src) {
+std::uint32_t HandshakeTracker::start(const TcpSegment& seg, bool client_is_src) {
     Handshake h;
     h.stream = seg.stream;
     h.client = client_is_src ? seg.src : seg.dst;
@@ -88,10 +208,12 @@ Handshake& HandshakeTracker::start(const TcpSegment& seg, bool client_is_src) {
     h.client_port = client_is_src ? seg.sport : seg.dport;
     h.server_port = client_is_src ? seg.dport : seg.sport;
     h.context = !window_.contains(seg.frame);
-    records_.push_back(h);
-    set_current(seg.stream, static_cast<std::uint32_t>(records_.size() - 1));
+    const auto index = static_cast<std::uint32_t>(records_.size());
+    records_.push_back(Packed{});
+    store(index, h);
+    set_current(seg.stream, index);
     if (!h.context) ++outcome_counts_[static_cast<std::size_t>(Outcome::no_syn)];
-    return records_.back();
+    return index;
 }
 
 std::uint64_t HandshakeTracker::syn_key(const IpAddress& client, std::uint16_t client_port, const IpAddress& server,
@@ -117,16 +239,16 @@ void HandshakeTracker::rehash_unanswered(std::size_t slots) {
     unanswered_.assign(slots, kSlotEmpty);
     unanswered_live_ = unanswered_filled_ = 0;
     for (std::uint32_t s : old)
-        if (s != kSlotEmpty && s != kSlotRemoved) note_unanswered(records_[s - 1], s - 1);
+        if (s != kSlotEmpty && s != kSlotRemoved) note_unanswered(syn_key(at(s - 1)), s - 1);
 }
 
-void HandshakeTracker::note_unanswered(const Handshake& h, std::uint32_t index) {
+void HandshakeTracker::note_unanswered(std::uint64_t key, std::uint32_t index) {
     // Linear probing stays short up to three quarters full; a rehash leaves it at most half full.
     if ((unanswered_filled_ + 1) * 4 > unanswered_.size() * 3)
         rehash_unanswered(std::max<std::size_t>(16, power_of_two_at_least((unanswered_live_ + 1) * 2)));
     const std::size_t mask = unanswered_.size() - 1;
     std::size_t free = SIZE_MAX;
-    for (std::size_t i = syn_key(h) & mask;; i = (i + 1) & mask) {
+    for (std::size_t i = key & mask;; i = (i + 1) & mask) {
         const std::uint32_t s = unanswered_[i];
         if (s == index + 1) return;  // already there
         if (s == kSlotRemoved && free == SIZE_MAX) free = i;
@@ -142,12 +264,11 @@ void HandshakeTracker::note_unanswered(const Handshake& h, std::uint32_t index) 
     ++unanswered_live_;
 }
 
-void HandshakeTracker::forget_unanswered(const Handshake& h) {
+void HandshakeTracker::forget_unanswered(std::uint64_t key, std::uint32_t index) {
     if (unanswered_.empty()) return;
     const std::size_t mask = unanswered_.size() - 1;
-    for (std::size_t i = syn_key(h) & mask; unanswered_[i] != kSlotEmpty; i = (i + 1) & mask) {
-        const std::uint32_t s = unanswered_[i];
-        if (s != kSlotRemoved && &records_[s - 1] == &h) {
+    for (std::size_t i = key & mask; unanswered_[i] != kSlotEmpty; i = (i + 1) & mask) {
+        if (unanswered_[i] == index + 1) {
             unanswered_[i] = kSlotRemoved;
             --unanswered_live_;
             return;
@@ -155,21 +276,19 @@ void HandshakeTracker::forget_unanswered(const Handshake& h) {
     }
 }
 
-Handshake* HandshakeTracker::retried_elsewhere(const TcpSegment& seg, std::uint32_t* index) {
-    if (unanswered_live_ == 0) return nullptr;
+std::uint32_t HandshakeTracker::retried_elsewhere(const TcpSegment& seg) const {
+    if (unanswered_live_ == 0) return kNoRecord;
     const std::size_t mask = unanswered_.size() - 1;
     for (std::size_t i = syn_key(seg.src, seg.sport, seg.dst, seg.dport, seg.seq) & mask; unanswered_[i] != kSlotEmpty;
          i = (i + 1) & mask) {
         const std::uint32_t s = unanswered_[i];
         if (s == kSlotRemoved) continue;
-        Handshake& h = records_[s - 1];
-        if (h.outcome() == Outcome::unanswered && h.client == seg.src && h.server == seg.dst &&
-            h.client_port == seg.sport && h.server_port == seg.dport && h.client_isn == seg.seq) {
-            *index = s - 1;
-            return &h;
-        }
+        const Packed& p = records_[s - 1];
+        if (p.client_isn != seg.seq || p.client_port != seg.sport || p.server_port != seg.dport) continue;
+        const Handshake h = unpack(p);
+        if (h.outcome() == Outcome::unanswered && h.client == seg.src && h.server == seg.dst) return s - 1;
     }
-    return nullptr;
+    return kNoRecord;
 }
 
 HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
@@ -177,7 +296,20 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
     seg.time = clamp_time(in.time);  // any two times can then be subtracted
     HandshakeUpdate up;
     anomalies_.frame_time(seg.frame, seg.time, window_.contains(seg.frame));
-    Handshake* h = current(seg.stream);
+    // The record is worked on unpacked and stored back at the end.
+    std::uint32_t index = current(seg.stream);
+    Handshake work;
+    Handshake* h = nullptr;
+    if (index != kNoRecord) {
+        work = at(index);
+        h = &work;
+    }
+    const auto begin = [&](bool client_is_src) {
+        index = start(seg, client_is_src);
+        work = at(index);
+        h = &work;
+        up.is_new = true;
+    };
     const bool is_syn = seg.flags & syn, is_ack = seg.flags & ack, is_rst = seg.flags & rst;
 
     auto from_server = [&](const Handshake& r) {
@@ -191,20 +323,18 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
         // after the SYN/ACK starts a new handshake on a reused port pair.
         bool fresh = !h || !h->has_syn || h->ack_seen || h->refused || (h->synack_seen && seg.seq != h->client_isn) ||
                      !from_client(*h);
-        std::uint32_t index = 0;
         if (!h) {
             // A new tcp.stream for the same SYN (same ports, same ISN) while
             // nothing answered it: a retransmission, not a new handshake.
-            if (Handshake* same = retried_elsewhere(seg, &index)) {
-                h = same;
+            if (const std::uint32_t same = retried_elsewhere(seg); same != kNoRecord) {
+                index = same;
+                work = at(index);
+                h = &work;
                 fresh = false;
                 set_current(seg.stream, index);
             }
         }
-        if (fresh) {
-            h = &start(seg, true);
-            up.is_new = true;
-        }
+        if (fresh) begin(true);
         up.before = h->outcome();
         if (h->syn_count == UINT32_MAX)
             anomalies_.add("counter_limit", seg.frame, "SYN count of a handshake saturated");
@@ -216,18 +346,16 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
             h->first_syn_time = seg.time;
         }
         if (!h->synack_seen) {
-            if (h->syn_count > 1 && h->client_isn != seg.seq) forget_unanswered(*h);
+            if (h->syn_count > 1 && h->client_isn != seg.seq) forget_unanswered(syn_key(*h), index);
             h->syn_frame = seg.frame;
             h->syn_time = seg.time;
             h->client_isn = seg.seq;
             h->syn_data = seg.seglen;
-            note_unanswered(*h, index_of(seg.stream));  // a refused record never gets here: its SYN starts anew
+            store(index, *h);                     // the table's rehash reads keys from the records
+            note_unanswered(syn_key(*h), index);  // a refused record never gets here: its SYN starts anew
         }
     } else if (is_syn && is_ack) {
-        if (!h) {
-            h = &start(seg, false);  // capture started after the SYN
-            up.is_new = true;
-        }
+        if (!h) begin(false);  // capture started after the SYN
         up.before = h->outcome();
         if (!from_server(*h)) return up;  // simultaneous open: not a client/server handshake
         if (h->synack_count == UINT32_MAX)
@@ -240,7 +368,7 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
             const std::uint32_t want = h->client_isn + 1;  // wraps like TCP
             const bool acks_syn = !h->has_syn || seg.ack == want || seg.ack == want + h->syn_data;
             if (acks_syn) {
-                if (h->has_syn) forget_unanswered(*h);
+                if (h->has_syn) forget_unanswered(syn_key(*h), index);
                 h->synack_seen = true;
                 h->synack_frame = h->last_synack_frame = seg.frame;
                 h->synack_time = h->last_synack_time = seg.time;
@@ -255,17 +383,14 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
         up.before = h->outcome();
         if (h->has_syn && !h->synack_seen && !h->refused && from_server(*h)) {
             h->refused = true;
-            forget_unanswered(*h);
+            forget_unanswered(syn_key(*h), index);
             h->rst_frame = seg.frame;
         } else if (h->synack_seen && !h->ack_seen && !h->rst_frame) {
             h->rst_frame = seg.frame;
         }
     } else if (is_ack) {
-        if (!h) {
-            // Mid-stream start: guess the server as the lower port.
-            h = &start(seg, seg.sport > seg.dport || (seg.sport == seg.dport));
-            up.is_new = true;
-        }
+        // Mid-stream start: guess the server as the lower port.
+        if (!h) begin(seg.sport > seg.dport || (seg.sport == seg.dport));
         up.before = h->outcome();
         if (h->synack_seen && !h->ack_seen && from_client(*h) && seg.ack == h->server_isn + 1) {
             h->ack_seen = true;
@@ -278,8 +403,10 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
         up.before = h->outcome();
     }
 
+    store(index, *h);
     if (h->context) return HandshakeUpdate{};  // none of this statistic's business
-    up.handshake = h;
+    last_ = *h;
+    up.handshake = &last_;
     up.after = h->outcome();
     if (up.is_new) up.before = Outcome::no_syn;
     if (up.before != up.after || up.is_new) {
@@ -326,7 +453,7 @@ HandshakeReport HandshakeTracker::report() const {
     std::vector<Sample> s_rtt, s_sleg, s_cleg;
     std::unordered_map<ServerKey, std::uint32_t, ServerKeyHash> index;
     std::vector<ServerReport>& servers = r.servers;
-    for (const Handshake& h : records_) {
+    for (const Handshake& h : handshakes()) {
         if (h.context) continue;
         ++r.connections;
         const auto oi = static_cast<std::size_t>(h.outcome());

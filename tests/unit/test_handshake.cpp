@@ -30,7 +30,7 @@ struct Feed {
         s.seglen = len;
         return t.add(s);
     }
-    const Handshake& only() {
+    Handshake only() {
         EXPECT_EQ(t.handshakes().size(), 1u);
         return t.handshakes().front();
     }

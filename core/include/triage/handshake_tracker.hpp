@@ -5,13 +5,13 @@
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "triage/flat_index.hpp"
 #include "triage/ip_address.hpp"
 #include "triage/stats.hpp"
 #include "triage/time_anomalies.hpp"
@@ -108,12 +108,46 @@ struct HandshakeReport {
 
 class HandshakeTracker {
 public:
+    // The handshakes in order of their first segment. Records are kept
+    // packed (see Packed below); this view unpacks one per access.
+    class View {
+    public:
+        class iterator {
+        public:
+            Handshake operator*() const { return t_->at(i_); }
+            iterator& operator++() {
+                ++i_;
+                return *this;
+            }
+            bool operator!=(const iterator& o) const { return i_ != o.i_; }
+            bool operator==(const iterator& o) const { return i_ == o.i_; }
+
+        private:
+            friend class View;
+            iterator(const HandshakeTracker* t, std::size_t i) : t_(t), i_(i) {}
+            const HandshakeTracker* t_;
+            std::size_t i_;
+        };
+        std::size_t size() const { return t_->records_.size(); }
+        Handshake operator[](std::size_t i) const { return t_->at(i); }
+        Handshake front() const { return t_->at(0); }
+        iterator begin() const { return iterator(t_, 0); }
+        iterator end() const { return iterator(t_, size()); }
+
+    private:
+        friend class HandshakeTracker;
+        explicit View(const HandshakeTracker* t) : t_(t) {}
+        const HandshakeTracker* t_;
+    };
+
     // Frames outside `w` are context: handshakes they start are tracked (so
     // that the stream's later segments find them) but never counted or listed.
     void set_window(FrameWindow w) { window_ = w; }
     const FrameWindow& window() const { return window_; }
+    // The update's handshake stays valid until the next add().
     HandshakeUpdate add(const TcpSegment& seg);
-    const std::deque<Handshake>& handshakes() const { return records_; }
+    View handshakes() const { return View(this); }
+    Handshake at(std::size_t i) const { return unpack(records_[i]); }
     std::uint64_t outcome_count(Outcome o) const { return outcome_counts_[static_cast<std::size_t>(o)]; }
     HandshakeReport report() const;
     // Capture-level anomalies seen so far (timestamps, counter limits); the
@@ -122,8 +156,33 @@ public:
     void clear() { *this = HandshakeTracker(); }
 
 private:
+    static constexpr std::uint32_t kNoRecord = UINT32_MAX;
+    // A handshake as stored: 72 bytes. The fields that differ from their
+    // usual value only when a SYN or SYN/ACK was retransmitted, a RST came,
+    // or the SYN carried data (TCP Fast Open) live in a Rare record of their
+    // own; IPv4 addresses are stored inline, IPv6 ones interned.
+    struct Packed {
+        Nanos first_syn_time = 0, synack_time = 0, ack_time = 0;
+        std::uint32_t stream = 0, first_syn_frame = 0, synack_frame = 0, ack_frame = 0;
+        std::uint32_t client_isn = 0, server_isn = 0;
+        std::uint32_t client = 0, server = 0;  // IPv4 bytes, or an index into v6_
+        std::uint32_t rare = 0;                // 0: none; else 1 + index into rare_
+        std::uint16_t client_port = 0, server_port = 0;
+        std::uint8_t flags = 0;     // kHasSyn ...
+        std::uint8_t families = 0;  // client's in bits 0-1, server's in bits 2-3: 0 none, 1 IPv4, 2 IPv6
+    };
+    struct Rare {
+        Nanos syn_time = 0, last_synack_time = 0;
+        std::uint32_t syn_frame = 0, last_synack_frame = 0, rst_frame = 0, syn_data = 0;
+        std::uint32_t syn_count = 0, synack_count = 0;
+    };
+    Handshake unpack(const Packed& p) const;
+    void store(std::uint32_t index, const Handshake& h);
+    std::uint32_t pack_address(const IpAddress& a, std::uint8_t* family);
+    IpAddress unpack_address(std::uint32_t value, unsigned family) const;
+
     AnomalyLog anomalies_;
-    Handshake& start(const TcpSegment& seg, bool client_is_src);
+    std::uint32_t start(const TcpSegment& seg, bool client_is_src);
     // Handshakes whose SYN nothing has answered yet, by client/server/ISN:
     // Wireshark 4.4+ can give a retransmitted SYN a new tcp.stream, and it is
     // still the same handshake retried.
@@ -132,19 +191,22 @@ private:
     static std::uint64_t syn_key(const Handshake& h) {
         return syn_key(h.client, h.client_port, h.server, h.server_port, h.client_isn);
     }
-    void note_unanswered(const Handshake& h, std::uint32_t index);
-    void forget_unanswered(const Handshake& h);
-    Handshake* retried_elsewhere(const TcpSegment& seg, std::uint32_t* index);
+    void note_unanswered(std::uint64_t key, std::uint32_t index);
+    void forget_unanswered(std::uint64_t key, std::uint32_t index);
+    std::uint32_t retried_elsewhere(const TcpSegment& seg) const;
     void rehash_unanswered(std::size_t slots);
     // Open addressing over record indices (slot = index + 1; the key is
     // recomputed from the record): 4 bytes a slot, half to three quarters of
     // them in use, so 5 to 8 bytes per unanswered handshake.
     std::vector<std::uint32_t> unanswered_;
     std::size_t unanswered_live_ = 0, unanswered_filled_ = 0;  // filled: live + removed markers
-    Handshake* current(std::uint32_t stream);
+    std::uint32_t current(std::uint32_t stream) const;         // kNoRecord: none
     void set_current(std::uint32_t stream, std::uint32_t index);
-    std::uint32_t index_of(std::uint32_t stream) const;  // of a stream that has a record
-    std::deque<Handshake> records_;                      // a deque: no copy of all records when it grows
+    Records<Packed> records_;
+    Records<Rare> rare_;
+    Records<IpAddress> v6_;
+    FlatIndex v6_index_;
+    Handshake last_;  // the handshake of the last update
     // tcp.stream -> 1 + index of its latest record. Wireshark numbers streams
     // densely from 0, so a vector; far jumps (hostile input) go to the map.
     std::vector<std::uint32_t> dense_;
