@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "plugins/prefs.hpp"
 #include "plugins/ws.hpp"
@@ -104,11 +105,29 @@ constexpr const char* kErrors = "Preference errors (defaults used)";
 
 // Created by tree_init, which Wireshark calls again on every retap: a
 // retap starts from a clean state and fresh settings.
+// Wireshark's stats_tree appends a child by walking its siblings (O(n^2) for
+// n children) and tshark prints every node: the tree lists the first
+// destinations it meets, and the first sources and ports of each, in full;
+// one "other" node under each parent sums the rest. JSON and CSV list all.
+constexpr std::size_t kTreeDestinations = 500, kTreeSources = 50, kTreePorts = 20;
+constexpr const char* kOtherDestinations = "Other destinations (all: -z triage_egress,json)";
+constexpr const char* kOtherSources = "from other sources";
+constexpr const char* kOtherPorts = "other ports";
+
 struct TreeState {
     std::shared_ptr<const prefs::Settings> settings;
     EgressTracker tracker;
     int directions = 0, destinations = 0;
     bool clamped = false;
+    struct DestNode {
+        std::string name;
+        int id = 0;
+        std::size_t sources = 0, ports = 0;  // named children
+        std::uint64_t named_source_bytes = 0, port_bytes = 0, named_port_bytes = 0;
+    };
+    std::unordered_map<const Destination*, DestNode> dests;  // at most kTreeDestinations
+    std::unordered_map<const void*, std::string> children;   // named source and port entries
+    std::uint64_t named_dest_bytes = 0;
     // stats_tree counters are gint: stop at the limit, and say so in the tree.
     gint clamp(std::uint64_t v) {
         if (v <= INT_MAX) return static_cast<gint>(v);
@@ -165,15 +184,45 @@ tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, con
                                   FALSE, INT_MAX);
     const Destination* dest = up.destination;
     if (!dest) return TAP_PACKET_REDRAW;
-    const std::string dname = dest->address.to_string() + " (" + scope_name(dest->direction) + ")";
-    const int dnode =
-        stats_tree_manip_node_int(MN_SET, st, dname.c_str(), s.destinations, TRUE, s.clamp(dest->volume.frame_bytes));
-    const std::string sname = "from " + f->src.to_string();
-    stats_tree_manip_node_int(MN_SET, st, sname.c_str(), dnode, FALSE, s.clamp(up.source->frame_bytes));
+    auto node = s.dests.find(dest);
+    if (node == s.dests.end()) {
+        if (s.dests.size() >= kTreeDestinations) {
+            stats_tree_manip_node_int(MN_SET, st, kOtherDestinations, s.destinations, FALSE,
+                                      s.clamp(outbound - s.named_dest_bytes));
+            return TAP_PACKET_REDRAW;
+        }
+        node = s.dests.emplace(dest, TreeState::DestNode{}).first;
+        node->second.name = dest->address.to_string() + " (" + scope_name(dest->direction) + ")";
+    }
+    TreeState::DestNode& dn = node->second;
+    s.named_dest_bytes += f->frame_len;
+    dn.id =
+        stats_tree_manip_node_int(MN_SET, st, dn.name.c_str(), s.destinations, TRUE, s.clamp(dest->volume.frame_bytes));
+    // A child of the destination: named while there is room, else summed in `other`.
+    const auto child = [&](const void* entry, std::size_t* named, std::size_t limit, auto make_name,
+                           std::uint64_t* named_bytes, std::uint64_t bytes, std::uint64_t all_bytes,
+                           const char* other) {
+        auto c = s.children.find(entry);
+        if (c == s.children.end() && *named < limit) {
+            c = s.children.emplace(entry, make_name()).first;
+            ++*named;
+        }
+        if (c == s.children.end()) {
+            stats_tree_manip_node_int(MN_SET, st, other, dn.id, FALSE, s.clamp(all_bytes - *named_bytes));
+            return;
+        }
+        *named_bytes += f->frame_len;
+        stats_tree_manip_node_int(MN_SET, st, c->second.c_str(), dn.id, FALSE, s.clamp(bytes));
+    };
+    child(
+        up.source, &dn.sources, kTreeSources, [&] { return "from " + f->src.to_string(); }, &dn.named_source_bytes,
+        up.source->frame_bytes, dest->volume.frame_bytes, kOtherSources);
     if (const PortVolume* port = up.port) {
-        const std::string pname =
-            std::string(port->transport == 6 ? "tcp" : "udp") + " port " + std::to_string(port->port);
-        stats_tree_manip_node_int(MN_SET, st, pname.c_str(), dnode, FALSE, s.clamp(port->frame_bytes));
+        dn.port_bytes += f->frame_len;
+        child(
+            port, &dn.ports, kTreePorts,
+            [&] { return std::string(port->transport == 6 ? "tcp" : "udp") + " port " + std::to_string(port->port); },
+            &dn.named_port_bytes, port->frame_bytes, dn.port_bytes, kOtherPorts);
     }
     return TAP_PACKET_REDRAW;
 }

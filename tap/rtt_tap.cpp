@@ -1,9 +1,10 @@
 // Handshake RTT: the tcp tap feeds the core HandshakeTracker.
 #include <array>
 #include <cstdio>
-#include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "plugins/prefs.hpp"
 #include "plugins/ws.hpp"
@@ -101,15 +102,31 @@ constexpr const char* kRetries = "SYN retransmissions";
 const LogHistogram kBuckets;  // only its bucket bounds and labels are used
 constexpr const char* kAnomalies = "Anomalies: negative time";
 
+// Wireshark's stats_tree appends a child by walking its siblings, so a node
+// with n children costs O(n^2); and tshark prints every node. The tree lists
+// the first kTreeServers servers it meets, in full, and sums the rest in one
+// node; the JSON and CSV forms list every server.
+constexpr std::size_t kTreeServers = 500;
+constexpr const char* kOtherServers = "Other servers (all servers: -z triage_rtt,json)";
+
+struct ServerKeyHash {
+    std::size_t operator()(const ServerKey& k) const { return k.address.hash() * 31 + k.port; }
+};
+
 struct TreeState {
     HandshakeTracker tracker;
     int handshakes = 0, histogram = 0, servers = 0;
-    // Per server node: handshakes in each outcome; a zero count gets no node.
-    struct ServerOutcomes {
+    // Per server node (and the "other servers" node): handshakes in each
+    // outcome; a zero count gets no node.
+    struct ServerNode {
+        std::string name;
+        int id = 0;
         std::array<gint, kOutcomeCount> count{};
         std::array<bool, kOutcomeCount> has_node{};
     };
-    std::map<std::string, ServerOutcomes> server_outcomes;
+    std::unordered_map<ServerKey, std::uint32_t, ServerKeyHash> index;  // into nodes; at most kTreeServers
+    std::vector<ServerNode> nodes;
+    ServerNode other;
 };
 TreeStates<TreeState> g_trees;
 
@@ -127,6 +144,8 @@ void tree_init(stats_tree* st) {
     for (std::size_t i = 0; i < kBuckets.size(); ++i)
         stats_tree_create_node(st, kBuckets.label(i).c_str(), state->histogram, STAT_DT_INT, FALSE);
     state->servers = stats_tree_create_node(st, kServers, 0, STAT_DT_INT, TRUE);
+    state->other.name = kOtherServers;
+    state->other.id = -1;
     g_trees.put(st, std::move(state));
 }
 
@@ -138,6 +157,22 @@ double ms(Nanos ns) {
     return static_cast<double>(ns) / 1e6;
 }
 
+// The node of the handshake's server: its own among the first kTreeServers,
+// else the shared one; created (and named) once.
+TreeState::ServerNode& server_node(stats_tree* st, TreeState& s, const Handshake& h) {
+    const ServerKey key{h.server, h.server_port};
+    if (const auto it = s.index.find(key); it != s.index.end()) return s.nodes[it->second];
+    if (s.nodes.size() >= kTreeServers) {
+        if (s.other.id < 0) s.other.id = stats_tree_create_node(st, kOtherServers, s.servers, STAT_DT_INT, TRUE);
+        return s.other;
+    }
+    s.index.emplace(key, static_cast<std::uint32_t>(s.nodes.size()));
+    TreeState::ServerNode& n = s.nodes.emplace_back();
+    n.name = h.server.to_string() + " port " + std::to_string(h.server_port);
+    n.id = stats_tree_create_node(st, n.name.c_str(), s.servers, STAT_DT_INT, TRUE);
+    return n;
+}
+
 tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t*, const void* data, tap_flags_t) {
     TreeState* state = g_trees.find(st);
     TcpSegment seg;
@@ -146,25 +181,23 @@ tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t
     const HandshakeUpdate up = s.tracker.add(seg);
     if (!up.handshake) return TAP_PACKET_DONT_REDRAW;
     const Handshake& h = *up.handshake;
-    const std::string server = h.server.to_string() + " port " + std::to_string(h.server_port);
+    TreeState::ServerNode& server = server_node(st, s, h);
     if (up.is_new) {
         tick_stat_node(st, kHandshakes, 0, TRUE);
         tick_stat_node(st, kServers, 0, TRUE);
-        tick_stat_node(st, server.c_str(), s.servers, TRUE);
+        tick_stat_node(st, server.name.c_str(), s.servers, TRUE);
     }
     if (up.before != up.after || up.is_new) {
         for (Outcome o : {up.before, up.after})
             stats_tree_manip_node_int(MN_SET, st, to_string(o), s.handshakes, FALSE,
                                       static_cast<gint>(s.tracker.outcome_count(o)));
-        const int server_id = stats_tree_parent_id_by_name(st, server.c_str());
-        auto& so = s.server_outcomes[server];
         const auto b = static_cast<std::size_t>(up.before), a = static_cast<std::size_t>(up.after);
-        if (!up.is_new) --so.count[b];
-        ++so.count[a];
-        if (!up.is_new && so.has_node[b])
-            stats_tree_manip_node_int(MN_SET, st, to_string(up.before), server_id, FALSE, so.count[b]);
-        stats_tree_manip_node_int(MN_SET, st, to_string(up.after), server_id, FALSE, so.count[a]);
-        so.has_node[a] = true;
+        if (!up.is_new) --server.count[b];
+        ++server.count[a];
+        if (!up.is_new && server.has_node[b])
+            stats_tree_manip_node_int(MN_SET, st, to_string(up.before), server.id, FALSE, server.count[b]);
+        stats_tree_manip_node_int(MN_SET, st, to_string(up.after), server.id, FALSE, server.count[a]);
+        server.has_node[a] = true;
     }
     if (h.syn_count > 1 && (seg.flags & (tcp_flags::syn | tcp_flags::ack)) == tcp_flags::syn && !up.is_new)
         tick_stat_node(st, kRetries, 0, FALSE);
@@ -174,9 +207,8 @@ tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t
         avg_stat_node_add_value_float(st, kClientLeg, 0, FALSE, ms(h.client_leg()));
         tick_stat_node(st, kHistogram, 0, TRUE);
         tick_stat_node(st, kBuckets.label(kBuckets.bucket_of(h.rtt())).c_str(), s.histogram, FALSE);
-        const int server_id = stats_tree_parent_id_by_name(st, server.c_str());
-        avg_stat_node_add_value_float(st, kRtt, server_id, FALSE, ms(h.rtt()));
-        avg_stat_node_add_value_float(st, kServerLeg, server_id, FALSE, ms(h.server_leg()));
+        avg_stat_node_add_value_float(st, kRtt, server.id, FALSE, ms(h.rtt()));
+        avg_stat_node_add_value_float(st, kServerLeg, server.id, FALSE, ms(h.server_leg()));
     } else if (h.ack_seen && up.before != up.after && h.negative_time()) {
         tick_stat_node(st, kAnomalies, 0, FALSE);
     }

@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "plugins/prefs.hpp"
 #include "plugins/ws.hpp"
@@ -119,10 +121,17 @@ constexpr const char* kErrors = "Policy errors";
 constexpr const char* kWarnings = "Policy warnings";
 
 // Created by tree_init, which Wireshark calls again on every retap.
+// Host pairs listed per protocol (stats_tree's O(n^2) appends, see the
+// other trees); the rest are summed in one node. The JSON form lists all.
+constexpr std::size_t kTreeHostPairs = 500;
+constexpr const char* kOtherPairs = "other host pairs (all: -z triage_unwanted,json)";
+
 struct TreeState {
     std::shared_ptr<const prefs::Settings> settings;
     AnomalyLog anomalies;
     int alerts = 0;
+    std::unordered_map<std::string, std::size_t> pairs;  // per protocol node name: pairs listed
+    std::unordered_set<std::string> listed;              // "<protocol node>\n<pair>"
 };
 TreeStates<TreeState> g_trees;
 
@@ -163,7 +172,14 @@ tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, con
         const int hosts = tick_stat_node(st, "Hosts (frames)", proto_node, TRUE);
         const std::string pair = (f.src.empty() ? std::string("non-IP") : f.src.to_string()) + " -> " +
                                  (f.dst.empty() ? std::string("non-IP") : f.dst.to_string());
-        tick_stat_node(st, pair.c_str(), hosts, FALSE);
+        const std::string key = name + "\n" + pair;
+        bool listed = s.listed.count(key) > 0;
+        if (!listed && s.pairs[name] < kTreeHostPairs) {
+            s.listed.insert(key);
+            ++s.pairs[name];
+            listed = true;
+        }
+        tick_stat_node(st, listed ? pair.c_str() : kOtherPairs, hosts, FALSE);
     }
     return TAP_PACKET_REDRAW;
 }

@@ -184,6 +184,28 @@ def test_csv_rows_per_destination_and_source(tshark):
         assert by_dest[d["address"]] == d["frame_bytes"]
 
 
+def test_tree_form_names_20_ports_per_destination_and_sums_the_rest(tshark):
+    """The tree names a destination's first 20 ports (stats_tree's O(n)
+    appends) and sums the others in "other ports"; the JSON with every port
+    listed (triage.egress_max_ports:0) gives the same totals."""
+    from gui import parse_stats_tree
+    cap = shared_capture("pcpp_example.pcap")
+    rows = parse_stats_tree(tshark.run("-r", tshark.capture(cap), "-q", "-z", "triage_egress,tree").stdout)
+    doc = tshark.stat_json("triage_egress", cap, opts=("-o", "triage.egress_max_ports:0"))
+    checked = 0
+    for d in doc["destinations"]:
+        node = f"Outbound bytes per destination/{d['address']} ({d['scope']})"
+        ports = {p.rsplit("/", 1)[1]: int(v[0]) for p, v in rows.items()
+                 if p.startswith(node + "/") and (" port " in p or p.endswith("/other ports"))}
+        assert sum(ports.values()) == sum(p["frame_bytes"] for p in d["ports"]), node
+        named = [p for p in ports if p != "other ports"]
+        assert len(named) <= 20
+        by_name = {f"{p['transport']} port {p['port']}": p["frame_bytes"] for p in d["ports"]}
+        assert all(by_name[p] == ports[p] for p in named)
+        checked += "other ports" in ports
+    assert checked >= 1
+
+
 def test_tree_form(tshark):
     p = tshark.run("-r", tshark.capture(EXAMPLE), "-q", "-z", "triage_egress,tree")
     doc = tshark.stat_json("triage_egress", EXAMPLE)

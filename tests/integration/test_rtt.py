@@ -162,6 +162,25 @@ def test_csv_has_one_row_per_connection(tshark):
         assert (r["rtt_ms"] == "") == (c["rtt_ms"] is None)
 
 
+def test_tree_form_lists_the_first_500_servers_and_sums_the_rest(tshark):
+    """stats_tree appends children in O(n) each, so the tree names at most
+    500 servers (the first seen) and sums the others in one node; every
+    server's figures equal the JSON's."""
+    from gui import parse_stats_tree
+    cap = shared_capture("cs_synscan.pcapng")
+    rows = parse_stats_tree(tshark.run("-r", tshark.capture(cap), "-q", "-z", "triage_rtt,tree").stdout)
+    doc = tshark.stat_json("triage_rtt", cap)
+    json_servers = {f"{s['server']} port {s['server_port']}": s["connections"] for s in doc["servers"]}
+    assert len(json_servers) > 500
+    servers = {p.split("/")[1]: int(v[0]) for p, v in rows.items() if p.count("/") == 1 and p.startswith("Servers/")}
+    other = [n for n in servers if n.startswith("Other servers")]
+    assert len(servers) == 501 and len(other) == 1
+    named = {n: c for n, c in servers.items() if n not in other}
+    assert all(json_servers[n] == c for n, c in named.items())
+    assert servers[other[0]] == sum(c for n, c in json_servers.items() if n not in named)
+    assert int(rows["Servers"][0]) == doc["summary"]["connections"] == sum(servers.values())
+
+
 def test_tree_form_lists_outcomes_and_servers(tshark):
     p = tshark.run("-r", tshark.capture(EXAMPLE), "-q", "-z", "triage_rtt,tree")
     doc = tshark.stat_json("triage_rtt", EXAMPLE)
