@@ -318,7 +318,9 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
     };
     auto from_client = [&](const Handshake& r) { return seg.src == r.client && seg.sport == r.client_port; };
 
+    bool changed = false;  // stored back only then (most segments change nothing)
     if (is_syn && !is_ack) {
+        changed = true;
         // A SYN after a finished handshake, a refusal, or a SYN with a new ISN
         // after the SYN/ACK starts a new handshake on a reused port pair.
         bool fresh = !h || !h->has_syn || h->ack_seen || h->refused || (h->synack_seen && seg.seq != h->client_isn) ||
@@ -358,6 +360,7 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
         if (!h) begin(false);  // capture started after the SYN
         up.before = h->outcome();
         if (!from_server(*h)) return up;  // simultaneous open: not a client/server handshake
+        changed = true;
         if (h->synack_count == UINT32_MAX)
             anomalies_.add("counter_limit", seg.frame, "SYN/ACK count of a handshake saturated");
         else
@@ -385,8 +388,10 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
             h->refused = true;
             forget_unanswered(syn_key(*h), index);
             h->rst_frame = seg.frame;
+            changed = true;
         } else if (h->synack_seen && !h->ack_seen && !h->rst_frame) {
             h->rst_frame = seg.frame;
+            changed = true;
         }
     } else if (is_ack) {
         // Mid-stream start: guess the server as the lower port.
@@ -394,6 +399,7 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
         up.before = h->outcome();
         if (h->synack_seen && !h->ack_seen && from_client(*h) && seg.ack == h->server_isn + 1) {
             h->ack_seen = true;
+            changed = true;
             h->ack_frame = seg.frame;
             h->ack_time = seg.time;
             up.rtt_now_known = h->has_rtt() && !h->negative_time();
@@ -403,7 +409,7 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
         up.before = h->outcome();
     }
 
-    store(index, *h);
+    if (changed) store(index, *h);
     if (h->context) return HandshakeUpdate{};  // none of this statistic's business
     last_ = *h;
     up.handshake = &last_;

@@ -179,7 +179,7 @@ JsonWriter& JsonWriter::summary_ms_value(const Summary& s) {
     field_ms_or_null("min", any, s.min);
     key("mean");
     if (any)
-        raw_number(format_double(s.mean / 1e6, 6));
+        ms(s.mean_ns);
     else
         null();
     field_ms_or_null("p50", any, s.p50);

@@ -41,9 +41,18 @@ Summary summarize_sorted(const std::vector<Nanos>& samples) {
     if (samples.empty()) return s;
     s.min = samples.front();
     s.max = samples.back();
-    long double sum = 0;
+    __int128 sum = 0;  // exact: a million samples of 2^62 ns cannot overflow it
     for (Nanos v : samples) sum += v;
-    s.mean = static_cast<double>(sum / samples.size());
+    const auto n = static_cast<__int128>(samples.size());
+    s.mean = static_cast<double>(static_cast<long double>(sum) / static_cast<long double>(n));
+    // Floor division, then round half to even.
+    __int128 q = sum / n, r = sum % n;
+    if (r < 0) {
+        --q;
+        r += n;
+    }
+    if (2 * r > n || (2 * r == n && (q & 1))) ++q;
+    s.mean_ns = static_cast<Nanos>(q);
     s.p50 = nearest_rank(samples, 50);
     s.p90 = nearest_rank(samples, 90);
     s.p95 = nearest_rank(samples, 95);

@@ -1,4 +1,7 @@
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <random>
 
 #include "triage/cidr_set.hpp"
 
@@ -15,6 +18,34 @@ TEST(IpAddress, ParsesAndPrints) {
     EXPECT_FALSE(IpAddress::parse(""));
     EXPECT_FALSE(IpAddress::parse("1.2.3"));
     EXPECT_NE(ip("::ffff:10.0.0.1"), ip("10.0.0.1"));
+}
+
+// The report writers format addresses by hand; glibc's inet_ntop is the oracle.
+TEST(IpAddress, PrintsAsInetNtop) {
+    std::mt19937_64 rng(7);
+    const auto check = [](const std::uint8_t* b, bool v6) {
+        char want[INET6_ADDRSTRLEN];
+        inet_ntop(v6 ? AF_INET6 : AF_INET, b, want, sizeof want);
+        EXPECT_EQ((v6 ? IpAddress::v6(b) : IpAddress::v4(b)).to_string(), want);
+    };
+    for (int n = 0; n < 200000; ++n) {
+        std::uint8_t b[16];
+        const std::uint64_t r = rng(), mask = rng(), shape = rng();
+        for (int i = 0; i < 16; ++i) {
+            // Mostly zero groups, runs of them, small values, ::ffff:, so every rule is met.
+            const bool zero = (mask >> (i / 2 * 4)) & 1 || (shape & 3) == 0;
+            b[i] = zero ? 0 : static_cast<std::uint8_t>(r >> (i * 4 % 64) & ((shape >> 2) & 1 ? 0x0f : 0xff));
+        }
+        if ((shape & 15) == 5) b[10] = b[11] = 0xff;
+        check(b, true);
+        check(b, false);
+    }
+    for (const char* text : {"::", "::1", "1::", "::ffff:1.2.3.4", "::1.2.3.4", "::0.0.1.0", "1:0:0:1:0:0:0:1",
+                             "1:0:0:2::3", "2001:db8::", "fe80::1:0:0:1", "0:0:1::", "::ffff:0:1.2.3.4"}) {
+        const auto a = IpAddress::parse(text);
+        ASSERT_TRUE(a) << text;
+        check(a->bytes(), true);
+    }
 }
 
 TEST(CidrSet, DefaultsCoverPrivateRanges) {

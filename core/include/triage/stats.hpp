@@ -32,6 +32,9 @@ struct Summary {
     std::size_t count = 0;
     Nanos min = 0, max = 0, p50 = 0, p90 = 0, p95 = 0, p99 = 0;
     double mean = 0.0;  // nanoseconds
+    // The mean rounded to whole nanoseconds (half to even) from the exact
+    // sum, as triage-merge computes it: what the reports print.
+    Nanos mean_ns = 0;
 };
 
 // Nearest-rank percentile (rank = ceil(p/100 * n)) of sorted samples; p in (0, 100].
