@@ -145,13 +145,23 @@ EgressUpdate EgressTracker::add(const EgressFrame& in) {
 }
 
 std::vector<const Destination*> EgressTracker::destinations() const {
-    std::vector<const Destination*> out;
-    out.reserve(dests_.size());
-    dests_.for_each([&out](const Destination& d) { out.push_back(&d); });
-    std::sort(out.begin(), out.end(), [](const Destination* a, const Destination* b) {
-        if (a->volume.frame_bytes != b->volume.frame_bytes) return a->volume.frame_bytes > b->volume.frame_bytes;
-        return a->address < b->address;
+    // Sorted as integers (bytes, address) rather than through the pointers.
+    struct Rank {
+        std::uint64_t bytes;
+        IpAddress::SortKey address;
+        const Destination* d;
+    };
+    std::vector<Rank> ranks;
+    ranks.reserve(dests_.size());
+    dests_.for_each([&ranks](const Destination& d) {
+        ranks.push_back(Rank{d.volume.frame_bytes, d.address.sort_key(), &d});
     });
+    std::sort(ranks.begin(), ranks.end(), [](const Rank& a, const Rank& b) {
+        return a.bytes != b.bytes ? a.bytes > b.bytes : a.address < b.address;
+    });
+    std::vector<const Destination*> out;
+    out.reserve(ranks.size());
+    for (const Rank& r : ranks) out.push_back(r.d);
     return out;
 }
 

@@ -501,12 +501,24 @@ HandshakeReport HandshakeTracker::report() const {
     r.connect = summarize(conn);
     // Most connections first; ties in address, then port order. Sorted as
     // indices (a report is large), then the samples follow their server.
-    std::vector<std::uint32_t> order(servers.size());
-    for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&servers](std::uint32_t a, std::uint32_t b) {
-        if (servers[a].connections != servers[b].connections) return servers[a].connections > servers[b].connections;
-        return servers[a].key < servers[b].key;
+    struct Rank {
+        std::uint64_t connections;
+        IpAddress::SortKey address;
+        std::uint16_t port;
+        std::uint32_t index;
+    };
+    std::vector<Rank> ranks;
+    ranks.reserve(servers.size());
+    for (std::uint32_t i = 0; i < servers.size(); ++i)
+        ranks.push_back(Rank{servers[i].connections, servers[i].key.address.sort_key(), servers[i].key.port, i});
+    std::sort(ranks.begin(), ranks.end(), [](const Rank& a, const Rank& b) {
+        if (a.connections != b.connections) return a.connections > b.connections;
+        if (!(a.address == b.address)) return a.address < b.address;
+        return a.port < b.port;
     });
+    std::vector<std::uint32_t> order(servers.size());
+    for (std::size_t i = 0; i < ranks.size(); ++i) order[i] = ranks[i].index;
+    std::vector<Rank>().swap(ranks);
     std::vector<std::uint32_t> rank(servers.size());
     for (std::uint32_t i = 0; i < order.size(); ++i) rank[order[i]] = i;
     std::vector<ServerReport> sorted;

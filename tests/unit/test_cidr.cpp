@@ -48,6 +48,21 @@ TEST(IpAddress, PrintsAsInetNtop) {
     }
 }
 
+TEST(IpAddress, SortKeyOrdersAsTheAddresses) {
+    std::mt19937_64 rng(11);
+    std::vector<IpAddress> all = {IpAddress()};
+    for (int n = 0; n < 2000; ++n) {
+        std::uint8_t b[16];
+        for (auto& x : b) x = static_cast<std::uint8_t>(rng() % 3 ? rng() : 0);
+        all.push_back(n % 2 ? IpAddress::v4(b) : IpAddress::v6(b));
+    }
+    for (std::size_t i = 0; i < all.size(); ++i)
+        for (std::size_t j = i % 7; j < all.size(); j += 7) {
+            EXPECT_EQ(all[i] < all[j], all[i].sort_key() < all[j].sort_key());
+            EXPECT_EQ(all[i] == all[j], all[i].sort_key() == all[j].sort_key());
+        }
+}
+
 TEST(CidrSet, DefaultsCoverPrivateRanges) {
     CidrSet s;
     std::string err;

@@ -42,6 +42,28 @@ public:
         return a.bytes_ < b.bytes_;
     }
     std::size_t hash() const;
+    // Integers that sort as operator< does (family, then bytes): for sorting
+    // large tables without chasing pointers.
+    struct SortKey {
+        std::uint64_t high = 0, low = 0;
+        std::uint8_t family = 0;
+        friend bool operator<(const SortKey& a, const SortKey& b) {
+            if (a.family != b.family) return a.family < b.family;
+            return a.high != b.high ? a.high < b.high : a.low < b.low;
+        }
+        friend bool operator==(const SortKey& a, const SortKey& b) {
+            return a.family == b.family && a.high == b.high && a.low == b.low;
+        }
+    };
+    SortKey sort_key() const {
+        SortKey k;
+        k.family = static_cast<std::uint8_t>(family_);
+        for (int i = 0; i < 8; ++i) {
+            k.high = k.high << 8 | bytes_[i];
+            k.low = k.low << 8 | bytes_[8 + i];
+        }
+        return k;
+    }
 
 private:
     std::array<std::uint8_t, 16> bytes_{};
