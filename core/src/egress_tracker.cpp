@@ -88,6 +88,30 @@ EgressUpdate EgressTracker::add(const EgressFrame& in) {
     totals_[static_cast<std::size_t>(d)].add(f.frame_len, f.ip_len, f.payload);
     if (d == Direction::inbound || d == Direction::other) return up;
 
+    // Consecutive frames of one flow find their records without a lookup.
+    Last& c = last_;
+    if (!(c.valid && c.dst == f.dst && c.src == f.src && c.transport == f.transport && c.dport == f.dport)) {
+        c = Last{f.src, f.dst, f.transport, f.dport, locate_destination(f, d), 0, FlatIndex::kNone, true};
+        c.pair = locate_pair(c.dest, host_of(f.src));
+        if (f.transport != 0) c.port = locate_port(c.dest, f.transport, f.dport);
+    }
+    Destination& dest = dests_[c.dest];
+    dest.volume.add(f.frame_len, f.ip_len, f.payload);
+    dest.first_time = std::min(dest.first_time, f.time);
+    dest.last_time = std::max(dest.last_time, f.time);
+    up.destination = &dest;
+    pairs_[c.pair].volume.add(f.frame_len, f.ip_len, f.payload);
+    up.source = &pairs_[c.pair].volume;
+    if (c.port != FlatIndex::kNone) {
+        PortVolume& p = ports_[c.port];
+        ++p.frames;
+        p.frame_bytes += f.frame_len;
+        up.port = &p;
+    }
+    return up;
+}
+
+std::uint32_t EgressTracker::locate_destination(const EgressFrame& f, Direction d) {
     const std::size_t dh = f.dst.hash();
     std::uint32_t di = dest_index_.find(dh, [&](std::uint32_t k) { return dests_[k].address == f.dst; });
     if (di == FlatIndex::kNone) {
@@ -100,13 +124,10 @@ EgressUpdate EgressTracker::add(const EgressFrame& in) {
         dests_.push_back(n);
         dest_index_.insert(dh, di, [this](std::uint32_t k) { return dests_[k].address.hash(); });
     }
-    Destination& dest = dests_[di];
-    dest.volume.add(f.frame_len, f.ip_len, f.payload);
-    dest.first_time = std::min(dest.first_time, f.time);
-    dest.last_time = std::max(dest.last_time, f.time);
-    up.destination = &dest;
+    return di;
+}
 
-    const std::uint32_t host = host_of(f.src);
+std::uint32_t EgressTracker::locate_pair(std::uint32_t di, std::uint32_t host) {
     const std::size_t ph = pair_hash(di, host);
     std::uint32_t pi =
         pair_index_.find(ph, [&](std::uint32_t k) { return pairs_[k].destination == di && pairs_[k].host == host; });
@@ -116,32 +137,27 @@ EgressUpdate EgressTracker::add(const EgressFrame& in) {
         pair_index_.insert(ph, pi,
                            [this](std::uint32_t k) { return pair_hash(pairs_[k].destination, pairs_[k].host); });
     }
-    pairs_[pi].volume.add(f.frame_len, f.ip_len, f.payload);
-    up.source = &pairs_[pi].volume;
+    return pi;
+}
 
-    if (f.transport != 0) {
-        const std::uint32_t key = port_key(f.transport, f.dport);
-        const std::size_t h = pair_hash(di, key);
-        std::uint32_t i = port_index_.find(h, [&](std::uint32_t k) {
-            return ports_[k].destination == di && port_key(ports_[k].transport, ports_[k].port) == key;
+std::uint32_t EgressTracker::locate_port(std::uint32_t di, std::uint8_t transport, std::uint16_t port) {
+    const std::uint32_t key = port_key(transport, port);
+    const std::size_t h = pair_hash(di, key);
+    std::uint32_t i = port_index_.find(h, [&](std::uint32_t k) {
+        return ports_[k].destination == di && port_key(ports_[k].transport, ports_[k].port) == key;
+    });
+    if (i == FlatIndex::kNone) {
+        i = static_cast<std::uint32_t>(ports_.size());
+        PortVolume n;
+        n.transport = transport;
+        n.port = port;
+        n.destination = di;
+        ports_.push_back(n);
+        port_index_.insert(h, i, [this](std::uint32_t k) {
+            return pair_hash(ports_[k].destination, port_key(ports_[k].transport, ports_[k].port));
         });
-        if (i == FlatIndex::kNone) {
-            i = static_cast<std::uint32_t>(ports_.size());
-            PortVolume n;
-            n.transport = f.transport;
-            n.port = f.dport;
-            n.destination = di;
-            ports_.push_back(n);
-            port_index_.insert(h, i, [this](std::uint32_t k) {
-                return pair_hash(ports_[k].destination, port_key(ports_[k].transport, ports_[k].port));
-            });
-        }
-        PortVolume& p = ports_[i];
-        ++p.frames;
-        p.frame_bytes += f.frame_len;
-        up.port = &p;
     }
-    return up;
+    return i;
 }
 
 std::vector<const Destination*> EgressTracker::destinations() const {

@@ -131,6 +131,18 @@ private:
     Records<PortVolume> ports_;
     FlatIndex dest_index_, host_index_, pair_index_, port_index_;
     std::uint32_t host_of(const IpAddress& a);
+    std::uint32_t locate_destination(const EgressFrame& f, Direction d);
+    std::uint32_t locate_pair(std::uint32_t destination, std::uint32_t host);
+    std::uint32_t locate_port(std::uint32_t destination, std::uint8_t transport, std::uint16_t port);
+    // The records of the last outbound frame's flow.
+    struct Last {
+        IpAddress src, dst;
+        std::uint8_t transport = 0;
+        std::uint16_t dport = 0;
+        std::uint32_t dest = 0, pair = 0, port = FlatIndex::kNone;
+        bool valid = false;
+    };
+    Last last_;
 };
 
 using NameResolver = std::function<std::string(const IpAddress&)>;  // "" when unknown
