@@ -60,14 +60,22 @@ class Runner:
         return pre + env + ["tshark", *args]
 
     def measure(self, args, post=None):
-        """(seconds, peak RSS in KiB) of one tshark run (+ its post-processing)."""
+        """(seconds, peak RSS in KiB) of one tshark run (+ its post-processing).
+
+        The output goes to a file, as a user's `> report.json` would (a pipe
+        read by this script would add the script's own reading to the time)."""
+        out = self.tmp / "out"
         t0 = time.perf_counter()
-        p = subprocess.run(["/usr/bin/time", "-f", "%M", *self.argv(args)], capture_output=True, text=True)
+        with open(out, "wb") as f:
+            p = subprocess.run(["/usr/bin/time", "-f", "%M", *self.argv(args)], stdout=f, stderr=subprocess.PIPE,
+                               text=True)
         if p.returncode != 0:
             raise RuntimeError(f"tshark {' '.join(args)}: {p.stderr[-500:]}")
         if post:
-            post(p.stdout)
-        return time.perf_counter() - t0, int(p.stderr.strip().splitlines()[-1])
+            post(out.read_text())
+        elapsed = time.perf_counter() - t0
+        out.unlink()
+        return elapsed, int(p.stderr.strip().splitlines()[-1])
 
 
 def initial_rtt_post(out):
