@@ -63,17 +63,6 @@ std::uint32_t port_key(std::uint8_t transport, std::uint16_t port) {
 }
 }  // namespace
 
-std::uint32_t EgressTracker::host_of(const IpAddress& a) {
-    const std::size_t h = a.hash();
-    std::uint32_t i = host_index_.find(h, [&](std::uint32_t k) { return hosts_[k] == a; });
-    if (i == FlatIndex::kNone) {
-        i = static_cast<std::uint32_t>(hosts_.size());
-        hosts_.push_back(a);
-        host_index_.insert(h, i, [this](std::uint32_t k) { return hosts_[k].hash(); });
-    }
-    return i;
-}
-
 const Destination* EgressTracker::find(const IpAddress& dst) const {
     const std::uint32_t i = dest_index_.find(dst.hash(), [&](std::uint32_t k) { return dests_[k].address == dst; });
     return i == FlatIndex::kNone ? nullptr : &dests_[i];
@@ -92,7 +81,7 @@ EgressUpdate EgressTracker::add(const EgressFrame& in) {
     Last& c = last_;
     if (!(c.valid && c.dst == f.dst && c.src == f.src && c.transport == f.transport && c.dport == f.dport)) {
         c = Last{f.src, f.dst, f.transport, f.dport, locate_destination(f, d), 0, FlatIndex::kNone, true};
-        c.pair = locate_pair(c.dest, host_of(f.src));
+        c.pair = locate_pair(c.dest, hosts_.intern(f.src));
         if (f.transport != 0) c.port = locate_port(c.dest, f.transport, f.dport);
     }
     Destination& dest = dests_[c.dest];

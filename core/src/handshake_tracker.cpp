@@ -82,15 +82,7 @@ std::uint32_t HandshakeTracker::pack_address(const IpAddress& a, std::uint8_t* f
         std::memcpy(&v, a.bytes(), 4);
         return v;
     }
-    if (!a.is_v6()) return 0;
-    const std::size_t h = a.hash();
-    std::uint32_t i = v6_index_.find(h, [&](std::uint32_t k) { return v6_[k] == a; });
-    if (i == FlatIndex::kNone) {
-        i = static_cast<std::uint32_t>(v6_.size());
-        v6_.push_back(a);
-        v6_index_.insert(h, i, [this](std::uint32_t k) { return v6_[k].hash(); });
-    }
-    return i;
+    return a.is_v6() ? v6_.intern(a) : 0;
 }
 
 IpAddress HandshakeTracker::unpack_address(std::uint32_t value, unsigned family) const {

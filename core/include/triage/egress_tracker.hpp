@@ -126,11 +126,10 @@ private:
         Volume volume;
     };
     Records<Destination> dests_;
-    Records<IpAddress> hosts_;
+    AddressTable hosts_;
     Records<Pair> pairs_;
     Records<PortVolume> ports_;
-    FlatIndex dest_index_, host_index_, pair_index_, port_index_;
-    std::uint32_t host_of(const IpAddress& a);
+    FlatIndex dest_index_, pair_index_, port_index_;
     std::uint32_t locate_destination(const EgressFrame& f, Direction d);
     std::uint32_t locate_pair(std::uint32_t destination, std::uint32_t host);
     std::uint32_t locate_port(std::uint32_t destination, std::uint8_t transport, std::uint16_t port);

@@ -11,6 +11,8 @@
 #include <memory>
 #include <vector>
 
+#include "triage/ip_address.hpp"
+
 namespace triage {
 
 class FlatIndex {
@@ -94,6 +96,26 @@ public:
 private:
     std::vector<std::unique_ptr<T[]>> blocks_;
     std::size_t size_ = 0;
+};
+
+// Addresses stored once each and known by a 4-byte index.
+class AddressTable {
+public:
+    std::uint32_t intern(const IpAddress& a) {
+        const std::size_t h = a.hash();
+        std::uint32_t i = index_.find(h, [&](std::uint32_t k) { return addresses_[k] == a; });
+        if (i == FlatIndex::kNone) {
+            i = static_cast<std::uint32_t>(addresses_.size());
+            addresses_.push_back(a);
+            index_.insert(h, i, [this](std::uint32_t k) { return addresses_[k].hash(); });
+        }
+        return i;
+    }
+    const IpAddress& operator[](std::uint32_t i) const { return addresses_[i]; }
+
+private:
+    Records<IpAddress> addresses_;
+    FlatIndex index_;
 };
 
 }  // namespace triage

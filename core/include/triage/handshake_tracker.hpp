@@ -204,8 +204,7 @@ private:
     void set_current(std::uint32_t stream, std::uint32_t index);
     Records<Packed> records_;
     Records<Rare> rare_;
-    Records<IpAddress> v6_;
-    FlatIndex v6_index_;
+    AddressTable v6_;
     Handshake last_;  // the handshake of the last update
     // tcp.stream -> 1 + index of its latest record. Wireshark numbers streams
     // densely from 0, so a vector; far jumps (hostile input) go to the map.
