@@ -69,10 +69,10 @@ def mixed(path, packets, seed=1):
     n_dest = max(10, packets // 30)
     dests4 = [ipaddress.ip_address(0x0B000000 + rng.randrange(1 << 24)).packed for _ in range(n_dest)]
     dests6 = [ipaddress.ip_address((0x20010DB8 << 96) + rng.randrange(1 << 64)).packed for _ in range(n_dest // 4)]
-    port = 1024
+    port = 32768  # clients use Linux's ephemeral range: no well-known port (X11 is 6000-6063) by chance
     while w.n < packets:
         kind = rng.random()
-        port = port + 1 if port < 65000 else 1024
+        port = port + 1 if port < 60999 else 32768
         if kind < 0.05:  # DNS (allowed)
             c = rng.choice(clients4)
             w.write(t, udp_frame(c, b"\x0a\x00\x00\x02", port, 53, dns_query(port)))
