@@ -171,7 +171,9 @@ class Lab:
         deadline = time.time() + 15
         while time.time() < deadline:
             line = p.stderr.readline()
-            if "File:" in line or "Capturing on" in line:
+            # "Capturing on …" comes before dumpcap opens the interface; "File: …"
+            # after it has (and created the file): only then is nothing missed.
+            if line.startswith("File:"):
                 return p
             if not line and p.poll() is not None:
                 break
