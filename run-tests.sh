@@ -72,9 +72,12 @@ for t in parsers trackers; do
     cp fuzz/corpus/$t/* "$work/$t/"
     build-fuzz/fuzz/fuzz_$t -max_total_time="${TRIAGE_FUZZ_SECONDS:-30}" -artifact_prefix="$work/" \
         -print_final_stats=1 "$work/$t" 2>&1 | grep -E "^(Done|stat::number_of_executed_units)|ERROR|crash" || true
-    if ls "$work"/crash-* "$work"/leak-* "$work"/timeout-* >/dev/null 2>&1; then
+    # (One `ls` of the three patterns fails when any of them matches nothing:
+    # that check let a crash pass. Count the files instead.)
+    found=$(find "$work" -maxdepth 1 \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \) | wc -l)
+    if [ "$found" -gt 0 ]; then
         echo "fuzz_$t found a failing input; add it to fuzz/corpus/$t/ as a regression test:" >&2
-        ls "$work"/crash-* "$work"/leak-* "$work"/timeout-* 2>/dev/null >&2
+        find "$work" -maxdepth 1 \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \) >&2
         exit 1
     fi
 done
