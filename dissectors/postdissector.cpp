@@ -105,20 +105,16 @@ void policy_hits(const packet_info* pinfo, tvbuff_t* tvb, FrameRecord* r) {
     // vector only for a frame of more than kLayers layers (deep tunnels).
     constexpr std::size_t kLayers = 64;
     int local[kLayers];
-    std::vector<int> many;
-    int* layers = local;
+    std::vector<int> many;  // all of them, once there are more than kLayers
     std::size_t n = 0;
     const auto push = [&](int id) {
-        if (n == kLayers && layers == local) {
-            many.assign(local, local + kLayers);
-            layers = nullptr;
-        }
-        if (layers == local) {
-            local[n++] = id;
+        if (n < kLayers) {
+            local[n] = id;
         } else {
+            if (many.empty()) many.assign(local, local + kLayers);
             many.push_back(id);
-            ++n;
         }
+        ++n;
     };
     const prefs::Settings& settings = prefs::current();
     CompiledPolicy& policy = *settings.policy;
@@ -132,7 +128,7 @@ void policy_hits(const packet_info* pinfo, tvbuff_t* tvb, FrameRecord* r) {
         http = http || id == g_ids.proto_http;
     }
     if (const int prog = rpc_program(); prog >= 0) push(prog);
-    policy.match(layers ? layers : many.data(), n, r->inner_transport, r->inner_sport, r->inner_dport, &r->hits);
+    policy.match(n <= kLayers ? local : many.data(), n, r->inner_transport, r->inner_sport, r->inner_dport, &r->hits);
     if (http && is_tracker_request(ws::frame_bytes(tvb)))
         if (auto rule = policy.detector_rule(kTrackerDetector)) r->hits.push_back(*rule);  // a rule of its own
 }

@@ -109,10 +109,6 @@ constexpr const char* kAnomalies = "Anomalies: negative time";
 constexpr std::size_t kTreeServers = 500;
 constexpr const char* kOtherServers = "Other servers (all servers: -z triage_rtt,json)";
 
-struct ServerKeyHash {
-    std::size_t operator()(const ServerKey& k) const { return k.address.hash() * 31 + k.port; }
-};
-
 struct TreeState {
     HandshakeTracker tracker;
     int handshakes = 0, histogram = 0, servers = 0;

@@ -24,16 +24,12 @@
 namespace triage::tap {
 namespace {
 
-bool needs_tree(const CompiledPolicy& policy) {
-    return policy.customised();
-}
-
 // The tree form's listener flags are read when a dialog or -z starts: they
 // follow the policy, so the built-in deny-list costs no protocol tree there
 // either.
 void tree_flags_follow(const prefs::Settings& settings) {
     if (stats_tree_cfg* cfg = stats_tree_get_cfg_by_abbr("triage_unwanted"))
-        cfg->flags = needs_tree(*settings.policy) ? TL_REQUIRES_PROTO_TREE : TL_REQUIRES_NOTHING;
+        cfg->flags = settings.policy->customised() ? TL_REQUIRES_PROTO_TREE : TL_REQUIRES_NOTHING;
 }
 
 // The record's hits, if they were matched against this session's policy.
@@ -85,7 +81,7 @@ void session_draw(void* p) {
     std::vector<std::string> warnings = cfg.policy_warnings;
     warnings.insert(warnings.end(), cfg.policy_notes.begin(), cfg.policy_notes.end());
     const std::string out =
-        unwanted_json(*cfg.policy, s->tracker, cfg.policy_errors, warnings, needs_tree(*cfg.policy));
+        unwanted_json(*cfg.policy, s->tracker, cfg.policy_errors, warnings, cfg.policy->customised());
     std::fwrite(out.data(), 1, out.size(), stdout);
     std::fflush(stdout);
     warn_policy("triage_unwanted", cfg);
@@ -105,7 +101,7 @@ std::string start_session(const StatArg& arg) {
         return msg;
     }
     auto* s = new Session{arg.form, settings, {}};
-    const guint flags = needs_tree(*settings->policy) ? TL_REQUIRES_PROTO_TREE : TL_REQUIRES_NOTHING;
+    const guint flags = settings->policy->customised() ? TL_REQUIRES_PROTO_TREE : TL_REQUIRES_NOTHING;
     const std::string err = attach("triage", s, arg.filter, flags, ws::guard<session_reset>, ws::guard<session_packet>,
                                    ws::guard<session_draw>, ws::guard<session_finish>);
     if (!err.empty()) {

@@ -63,11 +63,6 @@ std::uint32_t port_key(std::uint8_t transport, std::uint16_t port) {
 }
 }  // namespace
 
-const Destination* EgressTracker::find(const IpAddress& dst) const {
-    const std::uint32_t i = dest_index_.find(dst.hash(), [&](std::uint32_t k) { return dests_[k].address == dst; });
-    return i == FlatIndex::kNone ? nullptr : &dests_[i];
-}
-
 EgressUpdate EgressTracker::add(const EgressFrame& in) {
     EgressFrame f = in;
     f.time = clamp_time(in.time);

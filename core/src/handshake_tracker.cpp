@@ -417,10 +417,6 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
 
 namespace {
 
-struct ServerKeyHash {
-    std::size_t operator()(const ServerKey& k) const { return k.address.hash() * 31 + k.port; }
-};
-
 // One leg's value for one server: all servers' samples in one array, sorted
 // by server then value, instead of a vector per server.
 struct Sample {

@@ -92,7 +92,6 @@ public:
     // A frame outside the counting window: only its time is noted (for anomalies).
     void context(const EgressFrame& f) { anomalies_.frame_time(f.frame, f.time, false); }
     const Volume& total(Direction d) const { return totals_[static_cast<std::size_t>(d)]; }
-    const Destination* find(const IpAddress& dst) const;
     // Outbound destinations, most frame bytes first.
     std::vector<const Destination*> destinations() const;
 

@@ -89,6 +89,10 @@ struct ServerKey {
     bool operator==(const ServerKey& o) const { return address == o.address && port == o.port; }
 };
 
+struct ServerKeyHash {
+    std::size_t operator()(const ServerKey& k) const { return k.address.hash() * 31 + k.port; }
+};
+
 struct ServerReport {
     ServerKey key;
     std::uint64_t connections = 0;
