@@ -1,8 +1,10 @@
 // Plugin entry: what Wireshark looks up in triage.so, and the order in which
 // the protocol (preferences, fields, postdissector) and the taps register.
 #include "dissectors/postdissector.hpp"
+#include "plugins/menu.hpp"
 #include "plugins/prefs.hpp"
 #include "plugins/ws.hpp"
+#include "tap/table_stat.hpp"
 #include "tap/taps.hpp"
 
 // C++ gives const globals internal linkage: these need extern "C" and the
@@ -39,6 +41,15 @@ void register_protoinfo() {
 void register_handoff() {
     triage::prefs::register_handoff();
     triage::dissectors::register_handoff();
+    triage::menu::register_menu(triage::prefs::proto_id());
+}
+
+// An epan plugin only to hear when a dissection context is cleaned up: the
+// table statistics write their rows then (see tap/table_stat.hpp).
+void no_op() {}
+void no_op_edt(epan_dissect_t*) {}
+void dissection_ended(epan_dissect_t* edt) {
+    triage::tap::finish_tables(edt);
 }
 
 void register_tap_listeners() {
@@ -60,4 +71,13 @@ void plugin_register(void) {
     static tap_plugin taps;
     taps.register_tap_listener = register_tap_listeners;
     tap_register_plugin(&taps);
+
+    // Wireshark calls each of these unconditionally (4.0): none may be null.
+    static epan_plugin hooks;
+    hooks.init = no_op;
+    hooks.post_init = no_op;
+    hooks.dissect_init = no_op_edt;
+    hooks.dissect_cleanup = triage::ws::guard<dissection_ended>;
+    hooks.cleanup = no_op;
+    epan_register_plugin(&hooks);
 }

@@ -24,9 +24,9 @@ ws::stat_tap_init_result on_arg(const char* arg, void* userdata) {
     StatArg parsed;
     std::string error;
     if (!parse_stat_arg(arg, stat->stat, stat->forms, &parsed, &error)) fail(error);
-    if (parsed.form == "tree") {
+    if (parsed.form == "tree" || parsed.form == "table") {
         // Only reached for near-misses such as "triage_rtt,tree2": the real
-        // tree form is claimed by the stats_tree registration.
+        // tree and table forms are claimed by their own registrations.
         fail("triage: invalid -z argument \"" + std::string(arg) +
              "\". Valid forms: " + usage_line(stat->stat, stat->forms));
     }
@@ -72,7 +72,7 @@ void register_cli(CliStat* stat) {
     // sees arguments that no specific form claimed.
     std::vector<std::string> clis;
     for (const std::string& f : stat->forms)
-        if (f != "tree") clis.push_back(stat->stat + "," + f);
+        if (f != "tree" && f != "table") clis.push_back(stat->stat + "," + f);
     clis.push_back(stat->stat);
     for (const std::string& cli : clis) {
         registrations().push_back(Registration{stat, cli, {}});

@@ -12,6 +12,7 @@
 #include "plugins/prefs.hpp"
 #include "plugins/ws.hpp"
 #include "tap/cli_forms.hpp"
+#include "tap/table_stat.hpp"
 #include "tap/taps.hpp"
 #include "triage/egress_tracker.hpp"
 #include "triage/frame_record.hpp"
@@ -227,7 +228,123 @@ tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, con
     return TAP_PACKET_REDRAW;
 }
 
-CliStat g_cli{"triage_egress", "Triage Outbound Volume", {"tree", "json", "csv"}, start_session};
+// ---- table (the GUI's sortable destinations, -z triage_egress,table) ---------------
+constexpr const char* kTableDestinations = "Destinations";
+constexpr const char* kTableTotals = "Totals by direction";
+
+std::vector<TableColumn> egress_columns() {
+    return {{TABLE_ITEM_STRING, "Destination", "%s", TAP_ALIGN_LEFT},
+            {TABLE_ITEM_STRING, "Scope", "%s", TAP_ALIGN_LEFT},
+            {TABLE_ITEM_UINT, "Frames", "%u", TAP_ALIGN_RIGHT},
+            {TABLE_ITEM_STRING, "Bytes", "%s", TAP_ALIGN_RIGHT},
+            {TABLE_ITEM_STRING, "Share (%)", "%s", TAP_ALIGN_RIGHT},
+            {TABLE_ITEM_STRING, "Estimated cost", "%s", TAP_ALIGN_RIGHT},
+            {TABLE_ITEM_UINT, "Sources", "%u", TAP_ALIGN_RIGHT},
+            {TABLE_ITEM_STRING, "Top source", "%s", TAP_ALIGN_LEFT},
+            {TABLE_ITEM_STRING, "Top source bytes", "%s", TAP_ALIGN_RIGHT},
+            {TABLE_ITEM_STRING, "Top port", "%s", TAP_ALIGN_LEFT},
+            {TABLE_ITEM_STRING, "Filter", "%s", TAP_ALIGN_LEFT}};
+}
+enum EgressCol : std::size_t {
+    kDest,
+    kScope,
+    kFrames,
+    kBytes,
+    kShare,
+    kCost,
+    kSources,
+    kTopSource,
+    kTopBytes,
+    kTopPort,
+    kFilter
+};
+constexpr std::size_t kBytesWidth = 15;
+
+std::string share_percent(std::uint64_t part, std::uint64_t all) {
+    return fixed(all ? 100.0 * static_cast<double>(part) / static_cast<double>(all) : 0.0, 2);
+}
+
+class EgressTable final : public TableStat {
+public:
+    EgressTable()
+        : TableStat("triage_egress,table", "Triage Outbound Volume", "triage", egress_columns(),
+                    {kTableDestinations, kTableTotals}) {}
+    std::shared_ptr<const prefs::Settings> settings = prefs::snapshot();
+    EgressTracker tracker;
+
+protected:
+    void restart() override {
+        settings = prefs::snapshot();
+        tracker = EgressTracker(settings->egress);
+    }
+
+    void fill() override {
+        const EgressConfig& cfg = tracker.config();
+        const bool priced = cfg.price_per_gb > 0;
+        const std::vector<std::string> locals = cfg.local_networks.to_strings();
+        std::uint64_t outbound = 0;
+        for (Direction d : {Direction::outbound_external, Direction::outbound_internal, Direction::outbound_platform})
+            outbound += tracker.total(d).frame_bytes;
+        TableRows& dest = rows(0);
+        const EgressTracker::Breakdown detail = tracker.breakdown();
+        for (const Destination* d : tracker.destinations()) {
+            const std::string address = d->address.to_string();
+            const std::size_t r = dest.row(address + "\n" + scope_name(d->direction));
+            dest.text(r, kDest, address);
+            dest.text(r, kScope, scope_name(d->direction));
+            dest.count(r, kFrames, d->volume.frames);
+            dest.number(r, kBytes, whole(d->volume.frame_bytes), kBytesWidth);
+            dest.number(r, kShare, share_percent(d->volume.frame_bytes, outbound));
+            dest.number(r, kCost,
+                        priced && d->direction == Direction::outbound_external ? fixed(cost(cfg, d->volume.ip_bytes), 6)
+                                                                               : std::string());
+            const std::vector<SourceVolume> sources = detail.sources(*d);
+            const SourceVolume* top = nullptr;
+            for (const SourceVolume& s : sources)
+                if (!top || s.volume.frame_bytes > top->volume.frame_bytes) top = &s;
+            dest.count(r, kSources, sources.size());
+            dest.text(r, kTopSource, top ? top->address.to_string() : std::string());
+            dest.number(r, kTopBytes, top ? whole(top->volume.frame_bytes) : std::string(), kBytesWidth);
+            const PortVolume* port = nullptr;
+            const std::vector<PortVolume> ports = detail.ports(*d);
+            for (const PortVolume& p : ports)
+                if (!port || p.frame_bytes > port->frame_bytes) port = &p;
+            dest.text(r, kTopPort,
+                      port ? std::string(port->transport == 6 ? "tcp/" : "udp/") + std::to_string(port->port) : "");
+            dest.text(r, kFilter, destination_filter(d->address, locals));
+        }
+        TableRows& totals = rows(1);
+        for (std::size_t i = 0; i < kDirectionCount; ++i) {
+            const auto d = static_cast<Direction>(i);
+            const bool out = d != Direction::inbound && d != Direction::other;
+            const std::size_t r = totals.row(to_string(d));
+            totals.text(r, kDest, to_string(d));
+            totals.text(r, kScope, out ? scope_name(d) : "");
+            totals.count(r, kFrames, tracker.total(d).frames);
+            totals.number(r, kBytes, whole(tracker.total(d).frame_bytes), kBytesWidth);
+            totals.number(r, kShare, out ? share_percent(tracker.total(d).frame_bytes, outbound) : std::string());
+            totals.number(r, kCost,
+                          priced && d == Direction::outbound_external ? fixed(cost(cfg, tracker.total(d).ip_bytes), 6)
+                                                                      : std::string());
+            for (std::size_t c = kSources; c <= kFilter; ++c) totals.empty(r, c);
+        }
+    }
+};
+
+EgressTable g_table;
+
+tap_packet_status table_packet(void*, packet_info*, epan_dissect_t* edt, const void* data, tap_flags_t) {
+    const FrameRecord* r = record_of(data);
+    if (!r) return TAP_PACKET_DONT_REDRAW;
+    if (!g_table.settings->window.contains(r->frame))
+        g_table.tracker.context(r->egress());
+    else
+        g_table.tracker.add(r->egress());
+    g_table.touched(edt);
+    return TAP_PACKET_DONT_REDRAW;
+}
+
+CliStat g_cli{"triage_egress", "Triage Outbound Volume", {"tree", "json", "csv", "table"}, start_session};
 
 }  // namespace
 
@@ -235,6 +352,7 @@ void register_egress() {
     stats_tree_register_plugin("triage", "triage_egress", TRIAGE_MENU("Outbound Volume"), TL_REQUIRES_NOTHING,
                                ws::guard<tree_packet>, ws::guard<tree_init>, ws::guard<tree_cleanup>);
     register_cli(&g_cli);
+    g_table.register_ui(ws::guard<table_packet>);
 }
 
 }  // namespace triage::tap

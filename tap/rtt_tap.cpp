@@ -1,6 +1,7 @@
 // Handshake RTT: the tcp tap feeds the core HandshakeTracker.
 #include <array>
 #include <cstdio>
+#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -9,6 +10,7 @@
 #include "plugins/prefs.hpp"
 #include "plugins/ws.hpp"
 #include "tap/cli_forms.hpp"
+#include "tap/table_stat.hpp"
 #include "tap/taps.hpp"
 #include "triage/handshake_tracker.hpp"
 
@@ -211,7 +213,140 @@ tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t
     return TAP_PACKET_REDRAW;
 }
 
-CliStat g_cli{"triage_rtt", "Triage Handshake RTT", {"tree", "json", "csv"}, start_session};
+// ---- table (the GUI's sortable percentiles, -z triage_rtt,table) ----------------
+// Three tables: all servers in one row, a row per server (address, port), and
+// the histogram in bucket order (its labels sort as text). Percentiles are
+// nearest-rank over every handshake, as in the JSON, shown in milliseconds.
+constexpr const char* kLegs[] = {"RTT", "Server leg", "Client leg"};
+constexpr const char* kStats[] = {"p50", "p90", "p95", "p99", "max"};
+
+std::vector<TableColumn> rtt_columns() {
+    static std::deque<std::string> names;  // Wireshark keeps the pointers
+    std::vector<TableColumn> c{
+        {TABLE_ITEM_STRING, "Server", "%s", TAP_ALIGN_LEFT},    {TABLE_ITEM_UINT, "Handshakes", "%u", TAP_ALIGN_RIGHT},
+        {TABLE_ITEM_UINT, "Completed", "%u", TAP_ALIGN_RIGHT},  {TABLE_ITEM_UINT, "Refused", "%u", TAP_ALIGN_RIGHT},
+        {TABLE_ITEM_UINT, "Unanswered", "%u", TAP_ALIGN_RIGHT}, {TABLE_ITEM_UINT, "No ACK", "%u", TAP_ALIGN_RIGHT},
+        {TABLE_ITEM_UINT, "Retried", "%u", TAP_ALIGN_RIGHT}};
+    for (const char* leg : kLegs)
+        for (const char* stat : kStats) {
+            names.push_back(std::string(leg) + " " + stat + " (ms)");
+            c.push_back({TABLE_ITEM_STRING, names.back().c_str(), "%s", TAP_ALIGN_RIGHT});
+        }
+    c.push_back({TABLE_ITEM_STRING, "Network path", "%s", TAP_ALIGN_LEFT});
+    c.push_back({TABLE_ITEM_STRING, "Filter", "%s", TAP_ALIGN_LEFT});
+    return c;
+}
+
+constexpr std::size_t kColHandshakes = 1, kColRetried = 6, kColFirstLeg = 7, kColPath = 22, kColFilter = 23;
+constexpr const char* kOverall = "All servers";
+constexpr const char* kPerServer = "Per server (address:port)";
+constexpr const char* kHistogramTable = "RTT histogram (completed handshakes)";
+
+std::string server_name(const ServerKey& k) {
+    const std::string a = k.address.to_string();
+    return (k.address.is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(k.port);
+}
+
+// Which leg crosses the network, as the handshakes of a row say.
+std::string network_path(const std::array<std::uint64_t, 3>& legs) {
+    const std::uint64_t server = legs[static_cast<std::size_t>(NetworkLeg::server_leg)];
+    const std::uint64_t client = legs[static_cast<std::size_t>(NetworkLeg::client_leg)];
+    if (server && client) return "mixed";
+    if (server) return "server leg";
+    if (client) return "client leg";
+    return legs[static_cast<std::size_t>(NetworkLeg::unclear)] ? "unclear" : "";
+}
+
+// "03: <= 0.5 ms": numbered, so that the rows sort as text in bucket order.
+std::string bucket_label(const LogHistogram& h, std::size_t i) {
+    std::string n = std::to_string(i + 1);
+    if (n.size() < 2) n.insert(0, 1, '0');
+    const bool last = i + 1 == h.size();
+    const Nanos upper = last ? h.upper(i - 1) : h.upper(i);
+    return n + (last ? ": > " : ": <= ") + format_double(static_cast<double>(upper) / 1e6, 1) + " ms";
+}
+
+class RttTable final : public TableStat {
+public:
+    RttTable()
+        : TableStat("triage_rtt,table", "Triage Handshake RTT", "tcp", rtt_columns(),
+                    {kOverall, kPerServer, kHistogramTable}) {}
+    HandshakeTracker tracker;
+
+protected:
+    void restart() override {
+        tracker.clear();
+        tracker.set_window(prefs::snapshot()->window);
+    }
+
+    void fill() override {
+        const HandshakeReport rep = tracker.report();
+        struct Extra {
+            std::uint64_t retried = 0;
+            std::array<std::uint64_t, 3> legs{};
+        };
+        std::unordered_map<ServerKey, Extra, ServerKeyHash> extra;
+        for (const Handshake& h : tracker.handshakes()) {
+            if (h.context) continue;
+            Extra& e = extra[ServerKey{h.server, h.server_port}];
+            if (h.retried()) ++e.retried;
+            if (!h.negative_time() && h.has_rtt()) ++e.legs[static_cast<std::size_t>(h.network_leg())];
+        }
+        TableRows& all = rows(0);
+        const std::size_t r = all.row(kOverall);
+        all.text(r, 0, kOverall);
+        write(all, r, rep.connections, rep.outcomes, rep.retried, {&rep.rtt, &rep.server_leg, &rep.client_leg});
+        all.text(r, kColPath, network_path(rep.network_leg));
+        all.text(r, kColFilter, "tcp.flags.syn == 1");
+        TableRows& per = rows(1);
+        for (const ServerReport& s : rep.servers) {
+            const std::string name = server_name(s.key);
+            const std::size_t row = per.row(name);
+            const Extra& e = extra[s.key];
+            per.text(row, 0, name);
+            write(per, row, s.connections, s.outcomes, e.retried, {&s.rtt, &s.server_leg, &s.client_leg});
+            per.text(row, kColPath, network_path(e.legs));
+            per.text(row, kColFilter, server_filter(s.key.address, s.key.port));
+        }
+        TableRows& hist = rows(2);
+        for (std::size_t i = 0; i < rep.histogram.size(); ++i) {
+            const std::string label = bucket_label(rep.histogram, i);
+            const std::size_t row = hist.row(label);
+            hist.text(row, 0, label);
+            hist.count(row, kColHandshakes, rep.histogram.count(i));
+            for (std::size_t c = kColHandshakes + 1; c <= kColFilter; ++c) hist.empty(row, c);
+        }
+    }
+
+private:
+    static void write(TableRows& t, std::size_t row, std::uint64_t connections,
+                      const std::array<std::uint64_t, kOutcomeCount>& outcomes, std::uint64_t retried,
+                      std::array<const Summary*, 3> legs) {
+        t.count(row, kColHandshakes, connections);
+        const Outcome order[] = {Outcome::completed, Outcome::refused, Outcome::unanswered, Outcome::no_ack};
+        for (std::size_t i = 0; i < 4; ++i)
+            t.count(row, kColHandshakes + 1 + i, outcomes[static_cast<std::size_t>(order[i])]);
+        t.count(row, kColRetried, retried);
+        std::size_t col = kColFirstLeg;
+        for (const Summary* s : legs)
+            for (Nanos v : {s->p50, s->p90, s->p95, s->p99, s->max}) {
+                t.number(row, col, s->count ? ms3(v) : std::string());
+                ++col;
+            }
+    }
+};
+
+RttTable g_table;
+
+tap_packet_status table_packet(void*, packet_info* pinfo, epan_dissect_t* edt, const void* data, tap_flags_t) {
+    TcpSegment seg;
+    if (!to_segment(pinfo, data, &seg)) return TAP_PACKET_DONT_REDRAW;
+    g_table.tracker.add(seg);
+    g_table.touched(edt);
+    return TAP_PACKET_DONT_REDRAW;
+}
+
+CliStat g_cli{"triage_rtt", "Triage Handshake RTT", {"tree", "json", "csv", "table"}, start_session};
 
 }  // namespace
 
@@ -220,6 +355,7 @@ void register_rtt() {
                                TL_REQUIRES_NOTHING | (ST_SORT_COL_NAME << ST_FLG_SRTCOL_SHIFT), ws::guard<tree_packet>,
                                ws::guard<tree_init>, ws::guard<tree_cleanup>);
     register_cli(&g_cli);
+    g_table.register_ui(ws::guard<table_packet>);
 }
 
 }  // namespace triage::tap

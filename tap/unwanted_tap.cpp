@@ -9,8 +9,10 @@
 // either way (tested on every capture, alone and with -Y, -V, io,phs), so the
 // default policy runs without the cost of a tree. The tree form (and the GUI
 // dialog) always has one.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -18,6 +20,7 @@
 #include "plugins/prefs.hpp"
 #include "plugins/ws.hpp"
 #include "tap/cli_forms.hpp"
+#include "tap/table_stat.hpp"
 #include "tap/taps.hpp"
 #include "triage/frame_record.hpp"
 
@@ -180,7 +183,147 @@ tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, con
     return TAP_PACKET_REDRAW;
 }
 
-CliStat g_cli{"triage_unwanted", "Triage Unwanted Protocols", {"tree", "json"}, start_session};
+// ---- table (the GUI's sortable alerts, -z triage_unwanted,table) ------------------
+constexpr const char* kTableAlerts = "Alerts";
+constexpr const char* kTableProblems = "Policy problems";
+constexpr std::size_t kPairsShown = 3;
+
+std::vector<TableColumn> unwanted_columns() {
+    return {{TABLE_ITEM_STRING, "Protocol", "%s", TAP_ALIGN_LEFT},
+            {TABLE_ITEM_STRING, "Severity", "%s", TAP_ALIGN_LEFT},
+            {TABLE_ITEM_STRING, "Category", "%s", TAP_ALIGN_LEFT},
+            {TABLE_ITEM_UINT, "Frames", "%u", TAP_ALIGN_RIGHT},
+            {TABLE_ITEM_STRING, "Bytes", "%s", TAP_ALIGN_RIGHT},
+            {TABLE_ITEM_UINT, "Hosts", "%u", TAP_ALIGN_RIGHT},
+            {TABLE_ITEM_UINT, "Conversations", "%u", TAP_ALIGN_RIGHT},
+            {TABLE_ITEM_STRING, "First seen (UTC)", "%s", TAP_ALIGN_LEFT},
+            {TABLE_ITEM_STRING, "Last seen (UTC)", "%s", TAP_ALIGN_LEFT},
+            {TABLE_ITEM_STRING, "Between", "%s", TAP_ALIGN_LEFT},
+            {TABLE_ITEM_STRING, "Reason", "%s", TAP_ALIGN_LEFT},
+            {TABLE_ITEM_STRING, "Filter", "%s", TAP_ALIGN_LEFT}};
+}
+enum UnwantedCol : std::size_t {
+    kProto,
+    kSeverity,
+    kCategory,
+    kFrames,
+    kBytes,
+    kHosts,
+    kConvs,
+    kFirst,
+    kLast,
+    kBetween,
+    kReason,
+    kFilter
+};
+
+std::string endpoint(const IpAddress& a) {
+    return a.empty() ? std::string("non-IP") : a.to_string();
+}
+
+// "triage.unwanted" carries the rule's name in every frame it counts.
+std::string alert_filter(const std::string& protocol) {
+    std::string quoted;
+    for (char c : protocol) {
+        if (c == '"' || c == '\\') quoted += '\\';
+        quoted += c;
+    }
+    return "triage.unwanted == \"" + quoted + "\"";
+}
+
+// A customised policy needs a protocol tree (see the top of this file); the
+// dialog's listener asks for none, so a helper listener asks for it.
+void want_tree(bool wanted) {
+    static char key;
+    static bool registered = false;
+    if (wanted == registered) return;
+    if (wanted) {
+        GString* err =
+            register_tap_listener("triage", &key, nullptr, TL_REQUIRES_PROTO_TREE, nullptr, nullptr, nullptr, nullptr);
+        if (err) {
+            g_string_free(err, TRUE);
+            return;
+        }
+    } else {
+        remove_tap_listener(&key);
+    }
+    registered = wanted;
+}
+
+class UnwantedTable final : public TableStat {
+public:
+    UnwantedTable()
+        : TableStat("triage_unwanted,table", "Triage Unwanted Protocols", "triage", unwanted_columns(),
+                    {kTableAlerts, kTableProblems}) {}
+    std::shared_ptr<const prefs::Settings> settings = prefs::snapshot();
+    AlertTracker tracker;
+
+protected:
+    void restart() override {
+        settings = prefs::snapshot();
+        tracker.clear();
+    }
+    void started() override { want_tree(settings->policy->customised()); }
+
+    void fill() override {
+        const auto& rules = settings->policy->rules();
+        TableRows& alerts = rows(0);
+        for (const Alert& a : tracker.alerts(rules)) {
+            const Rule& rule = rules[a.rule];
+            const std::size_t r = alerts.row(rule.protocol);
+            alerts.text(r, kProto, rule.protocol);
+            alerts.text(r, kSeverity, to_string(rule.severity));
+            alerts.text(r, kCategory, rule.category);
+            alerts.count(r, kFrames, a.frames);
+            alerts.number(r, kBytes, whole(a.bytes), 15);
+            std::set<std::string> hosts, pairs;
+            std::string between;
+            for (const AlertConversation& c : a.conversations) {
+                hosts.insert(endpoint(c.src));
+                hosts.insert(endpoint(c.dst));
+                const std::string pair = endpoint(c.src) + " -> " + endpoint(c.dst);
+                if (pairs.insert(pair).second && pairs.size() <= kPairsShown)
+                    between += (between.empty() ? "" : ", ") + pair;
+            }
+            if (pairs.size() > kPairsShown) between += " (+" + std::to_string(pairs.size() - kPairsShown) + " more)";
+            alerts.count(r, kHosts, hosts.size());
+            alerts.count(r, kConvs, a.conversations.size());
+            alerts.text(r, kFirst, format_utc_us(a.first_time));
+            alerts.text(r, kLast, format_utc_us(a.last_time));
+            alerts.text(r, kBetween, between);
+            alerts.text(r, kReason, rule.reason);
+            alerts.text(r, kFilter, alert_filter(rule.protocol));
+        }
+        TableRows& problems = rows(1);
+        for (auto [kind, list] :
+             {std::pair{"error", &settings->policy_errors}, std::pair{"warning", &settings->policy_warnings},
+              std::pair{"note", &settings->policy_notes}}) {
+            for (const std::string& msg : *list) {
+                const std::size_t r = problems.row(std::string(kind) + "\n" + msg);
+                problems.text(r, kProto, std::string(kind) + ": " + msg);
+                for (std::size_t c = kSeverity; c <= kFilter; ++c) problems.empty(r, c);
+            }
+        }
+    }
+};
+
+UnwantedTable g_table;
+
+tap_packet_status table_packet(void*, packet_info*, epan_dissect_t* edt, const void* data, tap_flags_t) {
+    const auto* raw = static_cast<const FrameRecord*>(data);
+    if (!raw) return TAP_PACKET_DONT_REDRAW;
+    g_table.touched(edt);
+    const bool counted = g_table.settings->window.contains(raw->frame);
+    g_table.tracker.frame_time(raw->frame, raw->time, counted);
+    if (!counted) return TAP_PACKET_DONT_REDRAW;
+    const FrameRecord* r = record_for(data, *g_table.settings, &g_table.tracker.anomalies_mut());
+    if (!r || r->hits.empty()) return TAP_PACKET_DONT_REDRAW;
+    const FrameInfo f = r->alert_frame();
+    for (std::uint32_t rule : r->hits) g_table.tracker.hit(rule, f);
+    return TAP_PACKET_DONT_REDRAW;
+}
+
+CliStat g_cli{"triage_unwanted", "Triage Unwanted Protocols", {"tree", "json", "table"}, start_session};
 
 }  // namespace
 
@@ -189,6 +332,7 @@ void register_unwanted() {
                                ws::guard<tree_packet>, ws::guard<tree_init>, ws::guard<tree_cleanup>);
     prefs::on_change(tree_flags_follow);
     register_cli(&g_cli);
+    g_table.register_ui(ws::guard<table_packet>);
 }
 
 }  // namespace triage::tap

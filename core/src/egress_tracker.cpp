@@ -225,11 +225,11 @@ std::vector<PortVolume> top_ports(std::vector<PortVolume> ports, std::size_t max
     return ports;
 }
 
+}  // namespace
+
 double cost(const EgressConfig& c, std::uint64_t ip_bytes) {
     return c.price_per_gb * static_cast<double>(ip_bytes) / 1e9;
 }
-
-}  // namespace
 
 namespace {
 void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWriter& w);

@@ -124,6 +124,53 @@ std::string format_epoch_us(Nanos ns) {
     return std::string(buf, write_epoch_us(buf, ns));
 }
 
+std::string format_utc_us(Nanos ns) {
+    const long long us = static_cast<long long>((magnitude(ns) + 500) / 1000) * (ns < 0 ? -1 : 1);
+    long long secs = us / 1'000'000, frac = us % 1'000'000;
+    if (frac < 0) {
+        frac += 1'000'000;
+        --secs;
+    }
+    long long days = secs / 86400, rem = secs % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        --days;
+    }
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    const long long z = days + 719468;
+    const long long era = (z >= 0 ? z : z - 146096) / 146097;
+    const long long doe = z - era * 146097;
+    const long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const long long mp = (5 * doy + 2) / 153;
+    const long long day = doy - (153 * mp + 2) / 5 + 1;
+    const long long month = mp < 10 ? mp + 3 : mp - 9;
+    const long long year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+    char buf[64];
+    char* p = buf;
+    const auto put = [&p](long long v, int width) {
+        char digits[24];
+        const auto r = std::to_chars(digits, digits + sizeof digits, v < 0 ? -v : v);
+        if (v < 0) *p++ = '-';
+        for (int pad = width - static_cast<int>(r.ptr - digits); pad > 0; --pad) *p++ = '0';
+        for (const char* d = digits; d != r.ptr; ++d) *p++ = *d;
+    };
+    put(year, 4);
+    *p++ = '-';
+    put(month, 2);
+    *p++ = '-';
+    put(day, 2);
+    *p++ = ' ';
+    put(rem / 3600, 2);
+    *p++ = ':';
+    put(rem / 60 % 60, 2);
+    *p++ = ':';
+    put(rem % 60, 2);
+    *p++ = '.';
+    put(frac, 6);
+    return std::string(buf, p);
+}
+
 std::string format_double(double v, int decimals) {
     if (!std::isfinite(v)) return "0";
     // std::to_chars ignores the C locale, unlike printf("%f") under LC_NUMERIC=de_DE.

@@ -20,7 +20,7 @@ from conftest import NOBODY, dialog_name
 
 SCREEN = (1280, 900)
 MENUS = ["File", "Edit", "View", "Go", "Capture", "Analyze", "Statistics", "Telephony", "Wireless", "Tools",
-         "Help"]
+         "Help", "Triage"]  # "Triage": the plugin's own menu (the table dialogs and the HTML report)
 
 
 class GuiError(AssertionError):
@@ -48,7 +48,7 @@ class Xvfb:
 class Wireshark:
     """One Wireshark window on an Xvfb display, opened on a capture."""
 
-    def __init__(self, runner, capture, display, shots_dir):
+    def __init__(self, runner, capture, display, shots_dir, args=(), env=()):
         self.runner = runner  # a conftest.Tshark: HOME, plugin folder, unprivileged user
         self.display = display
         self.shots = pathlib.Path(shots_dir)
@@ -59,8 +59,8 @@ class Wireshark:
         if runner.root:
             os.chown(runtime, NOBODY, NOBODY)
         self.log = open(runner.work / "wireshark.log", "w")
-        argv = runner.argv(["-r", runner.capture(capture)], program="wireshark",
-                           extra_env=[f"DISPLAY={display}", f"XDG_RUNTIME_DIR={runtime}"])
+        argv = runner.argv([*args, "-r", runner.capture(capture)], program="wireshark",
+                           extra_env=[f"DISPLAY={display}", f"XDG_RUNTIME_DIR={runtime}", *env])
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=runner.work)
         self.main = self.wait_window(re.escape(pathlib.Path(capture).name) + "$", timeout=60)
         self.xdo("windowmove", self.main, "0", "0")
@@ -102,10 +102,15 @@ class Wireshark:
     def wait_gone(self, wid, timeout=10):
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if wid not in self.windows("."):
+            if wid not in self.all_windows():
                 return
             time.sleep(0.2)
         raise GuiError(f"window {self.title(wid)!r} did not close")
+
+    def all_windows(self):
+        """Every visible window, titled or not (a message box may have no title)."""
+        out = self.xdo("search", "--onlyvisible", "--name", "", check=False)
+        return [w for w in out.split() if w]
 
     def visible_titles(self):
         return [self.title(w) for w in self.windows(".")]
@@ -202,6 +207,49 @@ class Wireshark:
             raise GuiError(f"{title}: no new window opened")
         return wid
 
+    def open_table(self, item_index, title):
+        """Triage (the plugin's menu) ▸ item_index-th entry: a table statistic's dialog."""
+        before = set(self.windows("."))
+        self.open_menu("Triage")
+        self.keys(*["Down"] * (item_index + 1), "Return")
+        wid = self.wait_window(re.escape(f"Wireshark · Triage {title} · "))
+        if wid in before:
+            raise GuiError(f"{title}: no new window opened")
+        return wid
+
+    def apply_display_filter(self, expression):
+        """Types a display filter into the main window's filter bar and applies it."""
+        self.click_in(self.main, 600, 75)
+        self.keys("ctrl+a", "BackSpace")
+        if expression:
+            self.type(expression)
+        self.keys("Return")
+        time.sleep(1.5)
+
+    def displayed(self):
+        """(packets, bytes) the main window displays, read off Statistics ▸ Capture File Properties."""
+        self.open_menu("Statistics")
+        self.keys("Down", "Return")  # the first entry
+        wid = self.wait_window("Capture File Properties")
+        try:
+            self.place(wid, 100, 40, 850, 760)
+            deadline = time.time() + 10
+            text = ""
+            while time.time() < deadline and "Displayed" not in text:
+                self.clear_clipboard()
+                self.click_in(wid, -173, -24)  # Copy To Clipboard
+                time.sleep(0.5)
+                text = self.clipboard()
+            lines = [line.strip() for line in text.splitlines()]
+            start = lines.index("Measurement")
+            # Measurement / Captured / Displayed / Marked, then four values per row.
+            values = dict((lines[i], lines[i + 2]) for i in range(start + 4, len(lines) - 3, 4) if lines[i])
+            first = lambda v: int(v.split()[0]) if v[:1].isdigit() else 0  # noqa: E731
+            return first(values["Packets"]), first(values["Bytes"])
+        finally:
+            self.keys("Escape")
+            self.wait_gone(wid)
+
     def close(self):
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -218,6 +266,7 @@ class StatsDialog:
 
     # Offsets from the bottom-right corner of a dialog of this size, as laid out by Qt.
     SIZE = (980, 560)
+    POS = (150, 120)
     COPY = (-236, -24)
     SAVE_AS = (-144, -24)
     APPLY = (-52, -55)
@@ -226,7 +275,7 @@ class StatsDialog:
 
     def __init__(self, gui: Wireshark, wid):
         self.gui, self.wid = gui, wid
-        gui.place(wid, 150, 120, *self.SIZE)
+        gui.place(wid, *self.POS, *self.SIZE)
 
     def copy_text(self):
         self.gui.clear_clipboard()
@@ -269,6 +318,46 @@ class StatsDialog:
     def close(self):
         self.gui.click_in(self.wid, *self.CLOSE)
         self.gui.wait_gone(self.wid)
+
+
+class TableDialog(StatsDialog):
+    """A Triage table dialog (Wireshark's table statistics): sortable columns, read back with Copy."""
+
+    SIZE = (1240, 700)
+    POS = (20, 80)
+
+    def header_sections(self):
+        """x ranges (relative to the dialog) of the column headers, from the lines Qt draws between them."""
+        x, y, w, _ = self.gui.geometry(self.wid)
+        for top in range(8, 60, 2):  # the header's place differs a little between Qt styles
+            band = self.gui.screen_gray(x, y + top, w, 10)
+            column_max = [max(band[r * w + c] for r in range(10)) for c in range(w)]
+            lines = [c for c in range(w) if column_max[c] < 225]
+            merged = [c for i, c in enumerate(lines) if i == 0 or c - lines[i - 1] > 3]
+            if len(merged) >= 6:
+                return list(zip(merged, merged[1:])), top + 5
+        raise GuiError("no column header found")
+
+    def sort_by(self, column):
+        """Clicks the header of the column-th column (0-based)."""
+        sections, dy = self.header_sections()
+        left, right = sections[column]
+        self.gui.click_in(self.wid, (left + right) // 2, dy)
+        time.sleep(0.5)
+
+    def rows(self):
+        return parse_table(self.copy_text())
+
+
+def parse_table(text):
+    """A table dialog's Copy text as (header, rows): columns are separated by two or more spaces,
+    and no cell is blank or holds two spaces in a row (the statistic writes "-" for nothing)."""
+    lines = text.splitlines()
+    ruler = next(i for i, line in enumerate(lines) if line.startswith("---"))
+    header = re.split(r" {2,}", lines[ruler - 1].strip())
+    rows = [re.split(r" {2,}", line.strip()) for line in lines[ruler + 1:]
+            if line.strip() and not line.startswith(("---", "==="))]
+    return header, rows
 
 
 def parse_stats_tree(text):

@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <ctime>
+#include <string>
+
 #include "triage/stats.hpp"
 
 using namespace triage;
@@ -70,4 +74,27 @@ TEST(Time, ClampedAndSaturated) {
     EXPECT_EQ(saturating_add(INT64_MAX - 1, 5), INT64_MAX);
     EXPECT_EQ(saturating_add(INT64_MIN + 1, -5), INT64_MIN);
     EXPECT_EQ(saturating_add(kMaxTime, kMaxTime), 2 * kMaxTime);
+}
+
+// Against the C library's calendar (gmtime_r + strftime), over 1970..2100 and
+// the microsecond rounding of format_epoch_us.
+TEST(Format, UtcTimeMatchesGmtime) {
+    std::uint64_t state = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < 20000; ++i) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        const std::int64_t secs = static_cast<std::int64_t>((state >> 20) % 4102444800ull);  // < 2100-01-01
+        const std::int64_t nsec = static_cast<std::int64_t>((state >> 3) % 1'000'000'000ull);
+        const Nanos ns = secs * 1'000'000'000 + nsec;
+        const std::int64_t us = (ns + 500) / 1000;
+        const std::time_t t = static_cast<std::time_t>(us / 1'000'000);
+        std::tm tm{};
+        ASSERT_NE(gmtime_r(&t, &tm), nullptr);
+        char expected[64];
+        const std::size_t n = std::strftime(expected, sizeof expected, "%Y-%m-%d %H:%M:%S", &tm);
+        char frac[16];
+        std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(us % 1'000'000));
+        ASSERT_EQ(format_utc_us(ns), std::string(expected, n) + frac) << ns;
+    }
+    EXPECT_EQ(format_utc_us(0), "1970-01-01 00:00:00.000000");
+    EXPECT_EQ(format_utc_us(951'782'400'000'000'000 - 1), "2000-02-29 00:00:00.000000");  // rounds up
 }

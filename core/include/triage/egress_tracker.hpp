@@ -143,6 +143,9 @@ private:
     Last last_;
 };
 
+// The estimated egress cost of `ip_bytes` at the configured price per GB (10^9 bytes).
+double cost(const EgressConfig& c, std::uint64_t ip_bytes);
+
 using NameResolver = std::function<std::string(const IpAddress&)>;  // "" when unknown
 
 std::string egress_json(const EgressTracker& t, const NameResolver& names, int indent = 2);

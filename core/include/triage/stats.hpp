@@ -72,5 +72,8 @@ constexpr std::size_t kNumberChars = 32;
 char* write_ms(char* buf, Nanos ns);
 char* write_epoch_us(char* buf, Nanos ns);
 std::string format_double(double v, int decimals);
+// "2023-11-14 22:13:20.010000" — UTC calendar time with microseconds (rounded
+// as format_epoch_us); text order is time order from year 0 to 9999.
+std::string format_utc_us(Nanos ns);
 
 }  // namespace triage

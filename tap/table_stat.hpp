@@ -1,0 +1,116 @@
+// Table statistics: Wireshark's stat_tap_table_ui ("-z <stat>,table" in
+// tshark; in the GUI a dialog with sortable columns, a display filter box,
+// Copy and Save as). Each statistic keeps its state in one TableStat (a
+// session: settings snapshot and tracker, restarted on every retap) and
+// writes its rows when dissection ends.
+//
+// Why rows are written at the end: percentiles need every value, and neither
+// tshark's table printer nor the dialog calls the statistic before it reads
+// the cells. Both read them after the dissection context (epan_dissect_t) the
+// packets went through is cleaned up, and Wireshark tells epan plugins that
+// (epan_plugin.dissect_cleanup): finish_tables() then fills the tables of the
+// statistics that saw packets through that context.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "plugins/ws.hpp"
+
+namespace triage::tap {
+
+struct TableColumn {
+    stat_tap_table_item_enum type;
+    const char* name;
+    const char* format;  // printf format: tshark prints with it, the dialog too
+    tap_alignment_type align;
+};
+
+// The rows of one table, found by key and stable while a dialog shows them
+// (the dialog keeps pointers to their cells); the strings are owned here.
+class TableRows {
+public:
+    TableRows(stat_tap_table* table, const std::vector<TableColumn>* columns) : table_(table), columns_(columns) {}
+    std::size_t row(const std::string& key);
+    // A cell with nothing to show shows "-": never blank, so that a row
+    // copied as text keeps its columns (and "-" sorts before any number).
+    void text(std::size_t row, std::size_t col, std::string value);
+    void count(std::size_t row, std::size_t col, std::uint64_t value);  // clamped to the cell's 32 bits
+    // A number as text, right-aligned in a fixed width so that sorting the
+    // column as text sorts it by value (non-negative numbers); formatted
+    // here, never by printf, so no locale's decimal comma gets in.
+    void number(std::size_t row, std::size_t col, std::string digits, std::size_t width = 11);
+    void empty(std::size_t row, std::size_t col);  // shown blank (tshark ends the row there)
+    void clear();                                  // drops every row
+    stat_tap_table* table() const { return table_; }
+
+private:
+    stat_tap_table_item_type* cell(std::size_t row, std::size_t col, stat_tap_table_item_enum type);
+    stat_tap_table* table_;
+    const std::vector<TableColumn>* columns_;
+    std::unordered_map<std::string, std::size_t> keys_;
+    std::deque<std::string> texts_;  // row-major; a deque never moves its elements
+};
+
+class TableStat {
+public:
+    // `cli`: the -z name ("triage_rtt,table"); `tables`: the titles of its
+    // tables, shown as groups in the dialog.
+    TableStat(const char* cli, const char* title, const char* tap, std::vector<TableColumn> columns,
+              std::vector<const char*> tables);
+    virtual ~TableStat() = default;
+    TableStat(const TableStat&) = delete;
+    TableStat& operator=(const TableStat&) = delete;
+
+    // Registers with Wireshark; `packet` is the statistic's tap callback.
+    void register_ui(tap_packet_cb packet);
+    // A packet reached the statistic through `edt`: its rows are due when
+    // that dissection context is cleaned up.
+    void touched(const epan_dissect_t* edt) {
+        edt_ = edt;
+        dirty_ = true;
+    }
+
+    // Called by Wireshark (through static trampolines).
+    bool owns(const stat_tap_table_ui* ui) const { return ui == &ui_; }
+    void on_init();
+    void on_reset(stat_tap_table* table);
+    void on_dissection_end(const epan_dissect_t* edt);
+
+protected:
+    virtual void restart() = 0;  // fresh settings snapshot and tracker
+    virtual void fill() = 0;     // writes the rows from the tracker
+    virtual void started() {}    // after restart(), outside Wireshark's listener loops
+    TableRows& rows(std::size_t table) { return rows_[table]; }
+    std::size_t column(const char* name) const;
+
+private:
+    bool bound() const;
+    std::string cli_, title_, tap_;
+    std::vector<TableColumn> columns_;
+    std::vector<stat_tap_table_item> fields_;
+    std::vector<const char*> titles_;
+    std::vector<TableRows> rows_;
+    stat_tap_table_ui ui_{};
+    const epan_dissect_t* edt_ = nullptr;
+    bool dirty_ = false;
+};
+
+// From the epan plugin's dissect_cleanup: fills the tables fed through `edt`.
+void finish_tables(const epan_dissect_t* edt);
+
+// A display filter for packets to or from a server's TCP port, and for
+// outbound packets from local networks to a destination.
+// Milliseconds with three decimals (microseconds, rounded half up).
+std::string ms3(Nanos ns);
+// A non-negative value with `decimals` decimals, or a whole number.
+std::string fixed(double v, int decimals);
+std::string whole(std::uint64_t v);
+
+std::string server_filter(const IpAddress& server, std::uint16_t port);
+std::string destination_filter(const IpAddress& destination, const std::vector<std::string>& local_networks);
+
+}  // namespace triage::tap
