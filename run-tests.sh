@@ -4,7 +4,7 @@
 #   2. Wireshark 4.0 (this Debian 12 machine): core unit tests + fuzz corpus replay (ctest), the
 #      integration suite (pytest: tshark on every capture, locale, kernel truth in network
 #      namespaces, merge, report in Chromium, .deb, Wireshark GUI under Xvfb)
-#   3. Wireshark 4.4 (Debian 13 chroot) and 4.6 (Debian unstable chroot, GUI tests too): build
+#   3. Wireshark 4.4 (Debian 13 chroot) and 4.6 (Debian unstable chroot), GUI tests included: build
 #      with warnings as errors, ./install.sh unchanged, the integration suite (scripts/test-chroot.sh)
 #   4. AddressSanitizer + UndefinedBehaviorSanitizer build: ctest, and the tshark suite with the
 #      ASan runtime preloaded into tshark
@@ -27,8 +27,7 @@ versions=${TRIAGE_VERSIONS-trixie sid}
 mkdir -p "$TRIAGE_CHROOTS"
 declare -A prep
 for suite in $versions; do
-    extra=(valgrind)
-    [ "$suite" = sid ] && extra+=(wireshark xvfb xdotool imagemagick xclip fonts-dejavu-core)
+    extra=(valgrind wireshark xvfb xdotool imagemagick xclip fonts-dejavu-core)
     (ensure_chroot "$suite" "${extra[@]}") >"$TRIAGE_CHROOTS/$suite.prepare.log" 2>&1 &
     prep[$suite]=$!
 done
@@ -46,8 +45,7 @@ stamp
 for suite in $versions; do
     echo "== 3. Debian $suite chroot"
     wait "${prep[$suite]}" || { cat "$TRIAGE_CHROOTS/$suite.prepare.log" >&2; exit 1; }
-    gui=()
-    [ "$suite" = sid ] && gui=(--gui)
+    gui=(--gui)  # Wireshark's GUI under Xvfb in every version
     scripts/test-chroot.sh "$suite" "${gui[@]}" "$@"
     stamp
 done

@@ -117,10 +117,10 @@ def test_preferences_page_changes_apply_on_retap(gui, tshark):
     gui.type("Protocols")
     gui.keys("Right", "Down")  # expand (4.6 starts collapsed), then into the list
     gui.type("Triage")
-    # Where Qt lays out the Triage page (the rows are shorter from 4.6 on).
-    new_layout = ws_version() >= (4, 6)
-    local_networks, edit_policy = ((540, 70), (422, 280)) if new_layout else ((540, 78), (430, 314))
-    ok = (-310, -24) if new_layout else (-224, -24)  # 4.6 adds an Apply button
+    # Where Qt lays out the Triage page (the rows are shorter from 4.4 on).
+    new_layout = ws_version() >= (4, 4)
+    local_networks, edit_policy = ((540, 70), (415, 281)) if new_layout else ((540, 78), (430, 314))
+    ok = (-310, -24) if new_layout else (-224, -24)  # 4.4 adds an Apply button
     gui.click_in(prefs, *local_networks)
     gui.keys("ctrl+a")
     gui.type("10.0.0.5/32")
