@@ -96,8 +96,9 @@ void report_done(GPid pid, gint status, gpointer data) {
     } else {
         gchar* opener = g_find_program_in_path("xdg-open");
         if (!opener) {
-            report_failure("%s: written to %s\nxdg-open is not installed (package xdg-utils): open the file in a browser.",
-                           kTitle, job->report.c_str());
+            report_failure(
+                "%s: written to %s\nxdg-open is not installed (package xdg-utils): open the file in a browser.", kTitle,
+                job->report.c_str());
         } else {
             gchar* argv[] = {opener, const_cast<gchar*>(job->report.c_str()), nullptr};
             if (!g_spawn_async(nullptr, argv, nullptr, G_SPAWN_DEFAULT, nullptr, nullptr, nullptr, &error)) {
@@ -127,9 +128,10 @@ void write_report(ext_menubar_gui_type, gpointer, gpointer) {
     }
     gchar* tool = find_tool();
     if (!tool) {
-        report_failure("%s: the triage-report tool is not installed or not in PATH.\n"
-                       "Install Triage with its tools (./install.sh), or run: triage-report -o report.html %s",
-                       kTitle, capture.c_str());
+        report_failure(
+            "%s: the triage-report tool is not installed or not in PATH.\n"
+            "Install Triage with its tools (./install.sh), or run: triage-report -o report.html %s",
+            kTitle, capture.c_str());
         return;
     }
     gchar* dir = g_build_filename(g_get_user_cache_dir(), "triage", nullptr);
@@ -147,10 +149,17 @@ void write_report(ext_menubar_gui_type, gpointer, gpointer) {
 
     // triage-report's stderr goes to a file (read when it ends): a pipe
     // could fill and stall it while Wireshark waits for the exit.
-    std::vector<std::string> args = {"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>\"$TRIAGE_REPORT_ERRORS\"", tool, "-q",
-                                     "--title",  "Triage report: " + capture,
-                                     "-o",       job->report,
-                                     capture,    "--"};
+    std::vector<std::string> args = {"/bin/sh",
+                                     "-c",
+                                     "exec \"$0\" \"$@\" 2>\"$TRIAGE_REPORT_ERRORS\"",
+                                     tool,
+                                     "-q",
+                                     "--title",
+                                     "Triage report: " + capture,
+                                     "-o",
+                                     job->report,
+                                     capture,
+                                     "--"};
     g_free(tool);
     for (std::string& o : tshark_options()) args.push_back(std::move(o));
     std::vector<gchar*> argv;
@@ -159,8 +168,8 @@ void write_report(ext_menubar_gui_type, gpointer, gpointer) {
     gchar** env = g_environ_setenv(g_get_environ(), "TRIAGE_REPORT_ERRORS", job->errors.c_str(), TRUE);
     GPid pid = 0;
     GError* error = nullptr;
-    const bool started = g_spawn_async(nullptr, argv.data(), env, G_SPAWN_DO_NOT_REAP_CHILD, nullptr, nullptr, &pid,
-                                       &error);
+    const bool started =
+        g_spawn_async(nullptr, argv.data(), env, G_SPAWN_DO_NOT_REAP_CHILD, nullptr, nullptr, &pid, &error);
     g_strfreev(env);
     if (!started) {
         report_failure("%s: triage-report did not start: %s", kTitle, error ? error->message : "");
@@ -179,8 +188,8 @@ void register_menu(int proto) {
                           ws::guard<open_table>, const_cast<char*>("triage_rtt,table"));
     ext_menubar_add_entry(m, "Outbound Volume", "Bytes sent to each destination, internal and external",
                           ws::guard<open_table>, const_cast<char*>("triage_egress,table"));
-    ext_menubar_add_entry(m, "Unwanted Protocols", "Protocols the policy forbids: alerts",
-                          ws::guard<open_table>, const_cast<char*>("triage_unwanted,table"));
+    ext_menubar_add_entry(m, "Unwanted Protocols", "Protocols the policy forbids: alerts", ws::guard<open_table>,
+                          const_cast<char*>("triage_unwanted,table"));
     ext_menubar_add_separator(m);
     ext_menubar_add_entry(m, "HTML Report of This Capture", "Write triage-report for the open file and open it",
                           ws::guard<write_report>, nullptr);

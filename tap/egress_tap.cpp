@@ -231,6 +231,7 @@ tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, con
 // ---- table (the GUI's sortable destinations, -z triage_egress,table) ---------------
 constexpr const char* kTableDestinations = "Destinations";
 constexpr const char* kTableTotals = "Totals by direction";
+constexpr const char* kTableProblems = "Problems";
 
 std::vector<TableColumn> egress_columns() {
     return {{TABLE_ITEM_STRING, "Destination", "%s", TAP_ALIGN_LEFT},
@@ -268,7 +269,7 @@ class EgressTable final : public TableStat {
 public:
     EgressTable()
         : TableStat("triage_egress,table", "Triage Outbound Volume", "triage", egress_columns(),
-                    {kTableDestinations, kTableTotals}) {}
+                    {kTableDestinations, kTableTotals, kTableProblems}) {}
     std::shared_ptr<const prefs::Settings> settings = prefs::snapshot();
     EgressTracker tracker;
 
@@ -328,6 +329,10 @@ protected:
                                                                       : std::string());
             for (std::size_t c = kSources; c <= kFilter; ++c) totals.empty(r, c);
         }
+        std::vector<std::string> messages;
+        if (!settings->window_error.empty()) messages.push_back("error: " + settings->window_error);
+        for (const std::string& e : settings->egress_errors) messages.push_back("error (default used): " + e);
+        write_problems(rows(2), messages, tracker.anomalies());
     }
 };
 

@@ -241,6 +241,7 @@ constexpr std::size_t kColHandshakes = 1, kColRetried = 6, kColFirstLeg = 7, kCo
 constexpr const char* kOverall = "All servers";
 constexpr const char* kPerServer = "Per server (address:port)";
 constexpr const char* kHistogramTable = "RTT histogram (completed handshakes)";
+constexpr const char* kProblems = "Problems";
 
 std::string server_name(const ServerKey& k) {
     const std::string a = k.address.to_string();
@@ -270,13 +271,16 @@ class RttTable final : public TableStat {
 public:
     RttTable()
         : TableStat("triage_rtt,table", "Triage Handshake RTT", "tcp", rtt_columns(),
-                    {kOverall, kPerServer, kHistogramTable}) {}
+                    {kOverall, kPerServer, kHistogramTable, kProblems}) {}
     HandshakeTracker tracker;
+    std::string window_error;
 
 protected:
     void restart() override {
+        const auto settings = prefs::snapshot();
         tracker.clear();
-        tracker.set_window(prefs::snapshot()->window);
+        tracker.set_window(settings->window);
+        window_error = settings->window_error;
     }
 
     void fill() override {
@@ -316,6 +320,12 @@ protected:
             hist.count(row, kColHandshakes, rep.histogram.count(i));
             for (std::size_t c = kColHandshakes + 1; c <= kColFilter; ++c) hist.empty(row, c);
         }
+        std::vector<std::string> messages;
+        if (!window_error.empty()) messages.push_back("error: " + window_error);
+        if (rep.negative_time)
+            messages.push_back("negative_time: " + std::to_string(rep.negative_time) +
+                               " handshakes whose timestamps go backwards (not in the statistics)");
+        write_problems(rows(3), messages, tracker.anomalies());
     }
 
 private:

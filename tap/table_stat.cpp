@@ -125,7 +125,9 @@ void TableStat::on_init() {
         }
     }
     for (TableRows& r : rows_) r.clear();
-    dirty_ = false;
+    // Due at the next end of a dissection, whichever: a run that sees no
+    // packet still shows its (empty) rows.
+    dirty_ = true;
     edt_ = nullptr;
     restart();
     started();
@@ -137,14 +139,15 @@ void TableStat::on_reset(stat_tap_table* table) {
         if (rows_[i].table() != table) continue;
         rows_[i].clear();
         if (i == 0) {
-            dirty_ = false;
+            dirty_ = true;
+            edt_ = nullptr;
             restart();
         }
     }
 }
 
 void TableStat::on_dissection_end(const epan_dissect_t* edt) {
-    if (!dirty_ || edt != edt_ || !bound()) return;
+    if (!dirty_ || (edt_ && edt != edt_) || !bound()) return;
     dirty_ = false;
     fill();
 }
@@ -171,6 +174,24 @@ void TableStat::register_ui(tap_packet_cb packet) {
 
 void finish_tables(const epan_dissect_t* edt) {
     for (TableStat* s : registry()) s->on_dissection_end(edt);
+}
+
+void write_problems(TableRows& t, const std::vector<std::string>& messages, const AnomalyLog& log) {
+    std::vector<std::string> lines = messages;
+    for (const auto& [kind, n] : log.counts()) {
+        std::string line = "anomaly " + kind + ": " + std::to_string(n);
+        for (const Anomaly& a : log.listed())
+            if (a.kind == kind) {
+                line += " (first at frame " + std::to_string(a.frame) + ": " + a.detail + ")";
+                break;
+            }
+        lines.push_back(std::move(line));
+    }
+    for (const std::string& line : lines) {
+        const std::size_t r = t.row(line);
+        t.text(r, 0, line);
+        for (std::size_t c = 1; c < t.table()->num_fields; ++c) t.empty(r, c);
+    }
 }
 
 // ---- filters -----------------------------------------------------------------------

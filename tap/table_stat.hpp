@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "plugins/ws.hpp"
+#include "triage/time_anomalies.hpp"
 
 namespace triage::tap {
 
@@ -84,7 +85,7 @@ protected:
     virtual void restart() = 0;  // fresh settings snapshot and tracker
     virtual void fill() = 0;     // writes the rows from the tracker
     virtual void started() {}    // after restart(), outside Wireshark's listener loops
-    TableRows& rows(std::size_t table) { return rows_[table]; }
+    TableRows& rows(std::size_t table) { return rows_.at(table); }
     std::size_t column(const char* name) const;
 
 private:
@@ -95,9 +96,13 @@ private:
     std::vector<const char*> titles_;
     std::vector<TableRows> rows_;
     stat_tap_table_ui ui_{};
-    const epan_dissect_t* edt_ = nullptr;
+    const epan_dissect_t* edt_ = nullptr;  // null: the next dissection to end, whichever
     bool dirty_ = false;
 };
+
+// A "Problems" table: one row per message (preference errors, warnings),
+// then one per kind of anomaly with its count and first occurrence.
+void write_problems(TableRows& t, const std::vector<std::string>& messages, const AnomalyLog& log);
 
 // From the epan plugin's dissect_cleanup: fills the tables fed through `edt`.
 void finish_tables(const epan_dissect_t* edt);

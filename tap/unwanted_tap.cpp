@@ -185,7 +185,7 @@ tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, con
 
 // ---- table (the GUI's sortable alerts, -z triage_unwanted,table) ------------------
 constexpr const char* kTableAlerts = "Alerts";
-constexpr const char* kTableProblems = "Policy problems";
+constexpr const char* kTableProblems = "Problems";
 constexpr std::size_t kPairsShown = 3;
 
 std::vector<TableColumn> unwanted_columns() {
@@ -294,16 +294,13 @@ protected:
             alerts.text(r, kReason, rule.reason);
             alerts.text(r, kFilter, alert_filter(rule.protocol));
         }
-        TableRows& problems = rows(1);
+        std::vector<std::string> messages;
+        if (!settings->window_error.empty()) messages.push_back("error: " + settings->window_error);
         for (auto [kind, list] :
              {std::pair{"error", &settings->policy_errors}, std::pair{"warning", &settings->policy_warnings},
-              std::pair{"note", &settings->policy_notes}}) {
-            for (const std::string& msg : *list) {
-                const std::size_t r = problems.row(std::string(kind) + "\n" + msg);
-                problems.text(r, kProto, std::string(kind) + ": " + msg);
-                for (std::size_t c = kSeverity; c <= kFilter; ++c) problems.empty(r, c);
-            }
-        }
+              std::pair{"note", &settings->policy_notes}})
+            for (const std::string& msg : *list) messages.push_back(std::string(kind) + ": " + msg);
+        write_problems(rows(1), messages, tracker.anomalies());
     }
 };
 

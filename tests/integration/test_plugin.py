@@ -6,8 +6,8 @@ import pytest
 
 from conftest import EXAMPLE, read_error_exit, shared_capture, tree_title
 
-STATS = {"triage_rtt": ["tree", "json", "csv"], "triage_unwanted": ["tree", "json"],
-         "triage_egress": ["tree", "json", "csv"]}
+STATS = {"triage_rtt": ["tree", "json", "csv", "table"], "triage_unwanted": ["tree", "json", "table"],
+         "triage_egress": ["tree", "json", "csv", "table"]}
 
 
 @pytest.mark.no_sanitizer
@@ -47,8 +47,9 @@ def test_unknown_z_form_prints_usage(tshark, arg, message):
 
 
 @pytest.mark.parametrize("stat", ["triage_rtt", "triage_unwanted", "triage_egress"])
-def test_broken_display_filter(tshark, stat):
-    p = tshark.run("-r", tshark.capture(EXAMPLE), "-q", "-z", f"{stat},json,ip.addr===", check=False)
+@pytest.mark.parametrize("form", ["json", "table"])
+def test_broken_display_filter(tshark, stat, form):
+    p = tshark.run("-r", tshark.capture(EXAMPLE), "-q", "-z", f"{stat},{form},ip.addr===", check=False)
     assert p.returncode != 0 and 'Filter "ip.addr===" is invalid' in p.stderr
 
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "triage/stats.hpp"
@@ -30,6 +31,8 @@ public:
     const std::vector<Anomaly>& listed() const { return listed_; }
     std::uint64_t count(const std::string& kind) const;
     std::uint64_t total() const { return total_; }
+    // Each kind seen, with its count, in order of first appearance.
+    const std::vector<std::pair<std::string, std::uint64_t>>& counts() const { return counts_; }
     // "anomalies": [{kind, frame, detail}...] plus "anomaly_counts".
     void write(JsonWriter& w) const;
     void clear() { *this = AnomalyLog(); }

@@ -1,0 +1,143 @@
+"""The Triage table statistics (-z <stat>,table; the GUI's table dialogs) read back and checked
+against the JSON form of the same run, cell by cell.
+
+The JSON is the reference here because its numbers are checked against tshark's own fields
+and kernel truth elsewhere; what these checks add is that the table shows the same
+numbers, in the same units, with nothing hidden. Derived cells (retried handshakes per
+server, network path, top source, distinct hosts) are computed here from the JSON's
+per-connection lists, not taken from the code under test.
+"""
+
+import datetime
+import re
+
+PROBLEM_PREFIXES = ("error", "warning: ", "note: ", "anomaly ", "negative_time: ")
+
+
+def ms3(value):
+    """A JSON millisecond value as the table shows it (three decimals), or "-" for none."""
+    return "-" if value is None else f"{value:.3f}"
+
+
+def utc(epoch):
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def by_first(rows):
+    out = {}
+    for r in rows:
+        assert r[0] not in out, f"duplicate row {r[0]}"
+        out[r[0]] = r
+    return out
+
+
+def problems(rows):
+    return [r for r in rows if r[0].startswith(PROBLEM_PREFIXES)]
+
+
+def parse_cli(text):
+    """tshark's printout of one table statistic: (header, rows). Each cell is printed as
+    "value |"; only the last column (Filter) may hold " |" itself ("... || ...")."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Filter for statistics:"))
+    header = [h.strip() for h in lines[start + 1].rstrip().removesuffix(" |").split(" |")]
+    rows = []
+    for line in lines[start + 2:]:
+        if line.startswith("====="):
+            break
+        if not line.endswith(" |"):
+            continue  # a table's title
+        rows.append([c.strip() for c in line[:-2].split(" |", len(header) - 1)])
+    return header, rows
+
+
+def check_rtt(header, rows, js):
+    assert header[:7] == ["Server", "Handshakes", "Completed", "Refused", "Unanswered", "No ACK", "Retried"]
+    assert header[-2:] == ["Network path", "Filter"]
+    col = {name: i for i, name in enumerate(header)}
+    table = by_first(rows)
+    path = {"server_leg": "server leg", "client_leg": "client leg"}  # null: the legs are too close to tell
+
+    def check(row, counts, summaries, retried, legs):
+        assert row[col["Handshakes"]] == str(counts["connections"])
+        for name, key in [("Completed", "completed"), ("Refused", "refused"), ("Unanswered", "unanswered"),
+                          ("No ACK", "no_ack")]:
+            assert row[col[name]] == str(counts[key]), name
+        assert row[col["Retried"]] == str(retried)
+        for leg, key in [("RTT", "rtt_ms"), ("Server leg", "server_leg_ms"), ("Client leg", "client_leg_ms")]:
+            for stat in ["p50", "p90", "p95", "p99", "max"]:
+                assert row[col[f"{leg} {stat} (ms)"]] == ms3(summaries[key][stat]), (row[0], leg, stat)
+        clear = sorted({path[leg] for leg in legs if leg})
+        expected = clear[0] if len(clear) == 1 else "mixed" if clear else "unclear" if legs else "-"
+        assert row[col["Network path"]] == expected, row[0]
+
+    conns = js["connections"]
+    measured = [c for c in conns if c["rtt_ms"] is not None and not c.get("anomaly")]
+    s = js["summary"]
+    check(table["All servers"], s, js, s["retried_handshakes"], [c["network_leg"] for c in measured])
+    for srv in js["servers"]:
+        addr = f"[{srv['server']}]" if ":" in srv["server"] else srv["server"]
+        row = table[f"{addr}:{srv['server_port']}"]
+
+        def mine(c):
+            return c["server"] == srv["server"] and c["server_port"] == srv["server_port"]
+
+        check(row, srv, srv, sum(c["retried"] for c in conns if mine(c)),
+              [c["network_leg"] for c in measured if mine(c)])
+    buckets = [r for r in rows if re.match(r"\d\d: ", r[0])]
+    assert [int(r[1]) for r in buckets] == [b["count"] for b in js["histogram"]]
+    assert [r[0] for r in buckets] == sorted(r[0] for r in buckets)  # bucket order is text order
+    kinds = {r[0].split(":")[0].removeprefix("anomaly ") for r in problems(rows)}
+    assert kinds >= set(js.get("anomaly_counts", {}))
+    assert len(rows) == 1 + len(js["servers"]) + len(js["histogram"]) + len(problems(rows))
+
+
+def check_egress(header, rows, js):
+    col = {name: i for i, name in enumerate(header)}
+    table = by_first(rows)
+    for d in js["destinations"]:
+        row = table[d["address"]]
+        assert row[col["Scope"]] == d["scope"]
+        assert row[col["Frames"]] == str(d["frames"])
+        assert row[col["Bytes"]] == str(d["frame_bytes"])
+        assert abs(float(row[col["Share (%)"]]) - 100 * d["share"]) <= 0.005 + 1e-4
+        cost = d.get("estimated_cost")
+        assert row[col["Estimated cost"]] == (f"{cost:.6f}" if cost is not None else "-")
+        assert row[col["Sources"]] == str(len(d["sources"]))
+        top = max(d["sources"], key=lambda s: s["frame_bytes"])
+        assert row[col["Top source"]] == top["address"]
+        assert row[col["Top source bytes"]] == str(top["frame_bytes"])
+        if d["ports"]:
+            port = max(d["ports"], key=lambda p: p["frame_bytes"])
+            assert row[col["Top port"]] == f"{port['transport']}/{port['port']}"
+        else:
+            assert row[col["Top port"]] == "-"
+    for direction, volume in js["totals"].items():
+        assert table[direction][col["Frames"]] == str(volume["frames"])
+        assert table[direction][col["Bytes"]] == str(volume["frame_bytes"])
+    assert len(rows) == len(js["destinations"]) + len(js["totals"]) + len(problems(rows))
+
+
+def check_unwanted(header, rows, js):
+    col = {name: i for i, name in enumerate(header)}
+    table = by_first(rows)
+
+    def endpoint(a):
+        return "non-IP" if a is None else a
+
+    for a in js["alerts"]:
+        row = table[a["protocol"]]
+        assert row[col["Severity"]] == a["severity"]
+        assert row[col["Category"]] == a["category"]
+        assert row[col["Frames"]] == str(a["frames"])
+        assert row[col["Bytes"]] == str(a["bytes"])
+        hosts = {endpoint(c["src"]) for c in a["conversations"]} | {endpoint(c["dst"]) for c in a["conversations"]}
+        assert row[col["Hosts"]] == str(len(hosts))
+        assert row[col["Conversations"]] == str(len(a["conversations"]))
+        assert row[col["First seen (UTC)"]] == utc(a["first_time"])
+        assert row[col["Last seen (UTC)"]] == utc(a["last_time"])
+        assert row[col["Reason"]] == a["reason"]
+        first = a["conversations"][0]
+        assert row[col["Between"]].startswith(f"{endpoint(first['src'])} -> {endpoint(first['dst'])}")
+        assert row[col["Filter"]] == f'triage.unwanted == "{a["protocol"]}"'
+    assert len(rows) == len(js["alerts"]) + len(problems(rows))
