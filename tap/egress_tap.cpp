@@ -236,11 +236,11 @@ constexpr const char* kTableProblems = "Problems";
 std::vector<TableColumn> egress_columns() {
     return {{TABLE_ITEM_STRING, "Destination", "%s", TAP_ALIGN_LEFT},
             {TABLE_ITEM_STRING, "Scope", "%s", TAP_ALIGN_LEFT},
-            {TABLE_ITEM_UINT, "Frames", "%u", TAP_ALIGN_RIGHT},
+            {TABLE_ITEM_STRING, "Frames", "%s", TAP_ALIGN_RIGHT},
             {TABLE_ITEM_STRING, "Bytes", "%s", TAP_ALIGN_RIGHT},
             {TABLE_ITEM_STRING, "Share (%)", "%s", TAP_ALIGN_RIGHT},
             {TABLE_ITEM_STRING, "Estimated cost", "%s", TAP_ALIGN_RIGHT},
-            {TABLE_ITEM_UINT, "Sources", "%u", TAP_ALIGN_RIGHT},
+            {TABLE_ITEM_STRING, "Sources", "%s", TAP_ALIGN_RIGHT},
             {TABLE_ITEM_STRING, "Top source", "%s", TAP_ALIGN_LEFT},
             {TABLE_ITEM_STRING, "Top source bytes", "%s", TAP_ALIGN_RIGHT},
             {TABLE_ITEM_STRING, "Top port", "%s", TAP_ALIGN_LEFT},

@@ -222,11 +222,13 @@ constexpr const char* kStats[] = {"p50", "p90", "p95", "p99", "max"};
 
 std::vector<TableColumn> rtt_columns() {
     static std::deque<std::string> names;  // Wireshark keeps the pointers
-    std::vector<TableColumn> c{
-        {TABLE_ITEM_STRING, "Server", "%s", TAP_ALIGN_LEFT},    {TABLE_ITEM_UINT, "Handshakes", "%u", TAP_ALIGN_RIGHT},
-        {TABLE_ITEM_UINT, "Completed", "%u", TAP_ALIGN_RIGHT},  {TABLE_ITEM_UINT, "Refused", "%u", TAP_ALIGN_RIGHT},
-        {TABLE_ITEM_UINT, "Unanswered", "%u", TAP_ALIGN_RIGHT}, {TABLE_ITEM_UINT, "No ACK", "%u", TAP_ALIGN_RIGHT},
-        {TABLE_ITEM_UINT, "Retried", "%u", TAP_ALIGN_RIGHT}};
+    std::vector<TableColumn> c{{TABLE_ITEM_STRING, "Server", "%s", TAP_ALIGN_LEFT},
+                               {TABLE_ITEM_STRING, "Handshakes", "%s", TAP_ALIGN_RIGHT},
+                               {TABLE_ITEM_STRING, "Completed", "%s", TAP_ALIGN_RIGHT},
+                               {TABLE_ITEM_STRING, "Refused", "%s", TAP_ALIGN_RIGHT},
+                               {TABLE_ITEM_STRING, "Unanswered", "%s", TAP_ALIGN_RIGHT},
+                               {TABLE_ITEM_STRING, "No ACK", "%s", TAP_ALIGN_RIGHT},
+                               {TABLE_ITEM_STRING, "Retried", "%s", TAP_ALIGN_RIGHT}};
     for (const char* leg : kLegs)
         for (const char* stat : kStats) {
             names.push_back(std::string(leg) + " " + stat + " (ms)");

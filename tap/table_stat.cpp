@@ -1,7 +1,6 @@
 #include "tap/table_stat.hpp"
 
 #include <algorithm>
-#include <climits>
 #include <stdexcept>
 
 namespace triage::tap {
@@ -49,7 +48,7 @@ void TableRows::text(std::size_t row, std::size_t col, std::string value) {
 }
 
 void TableRows::count(std::size_t row, std::size_t col, std::uint64_t value) {
-    cell(row, col, TABLE_ITEM_UINT)->value.uint_value = static_cast<guint>(std::min<std::uint64_t>(value, UINT_MAX));
+    number(row, col, std::to_string(value), 10);
 }
 
 void TableRows::number(std::size_t row, std::size_t col, std::string digits, std::size_t width) {
@@ -59,10 +58,7 @@ void TableRows::number(std::size_t row, std::size_t col, std::string digits, std
 }
 
 void TableRows::empty(std::size_t row, std::size_t col) {
-    if (row >= table_->num_elements || col >= columns_->size()) throw std::logic_error("table cell out of range");
-    stat_tap_table_item_type* f = stat_tap_get_field_data(table_, static_cast<guint>(row), static_cast<guint>(col));
-    f->type = TABLE_ITEM_NONE;
-    f->value.string_value = kEmpty;
+    text(row, col, "-");
 }
 
 void TableRows::clear() {
@@ -177,20 +173,31 @@ void finish_tables(const epan_dissect_t* edt) {
 }
 
 void write_problems(TableRows& t, const std::vector<std::string>& messages, const AnomalyLog& log) {
-    std::vector<std::string> lines = messages;
+    // A short kind in the first column, the message in the last (the one
+    // that stretches): a long first column would push the others away.
+    std::vector<std::pair<std::string, std::string>> lines;
+    for (const std::string& m : messages) {
+        const std::size_t colon = m.find(": ");
+        if (colon == std::string::npos)
+            lines.emplace_back("note", m);
+        else
+            lines.emplace_back(m.substr(0, colon), m.substr(colon + 2));
+    }
     for (const auto& [kind, n] : log.counts()) {
-        std::string line = "anomaly " + kind + ": " + std::to_string(n);
+        std::string line = std::to_string(n) + (n == 1 ? " time" : " times");
         for (const Anomaly& a : log.listed())
             if (a.kind == kind) {
-                line += " (first at frame " + std::to_string(a.frame) + ": " + a.detail + ")";
+                line += "; first at frame " + std::to_string(a.frame) + ": " + a.detail;
                 break;
             }
-        lines.push_back(std::move(line));
+        lines.emplace_back("anomaly " + kind, std::move(line));
     }
-    for (const std::string& line : lines) {
-        const std::size_t r = t.row(line);
-        t.text(r, 0, line);
-        for (std::size_t c = 1; c < t.table()->num_fields; ++c) t.empty(r, c);
+    const std::size_t last = t.table()->num_fields - 1;
+    for (const auto& [kind, message] : lines) {
+        const std::size_t r = t.row(kind + "\n" + message);
+        t.text(r, 0, kind);
+        for (std::size_t c = 1; c < last; ++c) t.empty(r, c);
+        t.text(r, last, message);
     }
 }
 

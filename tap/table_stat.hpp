@@ -39,12 +39,12 @@ public:
     // A cell with nothing to show shows "-": never blank, so that a row
     // copied as text keeps its columns (and "-" sorts before any number).
     void text(std::size_t row, std::size_t col, std::string value);
-    void count(std::size_t row, std::size_t col, std::uint64_t value);  // clamped to the cell's 32 bits
+    void count(std::size_t row, std::size_t col, std::uint64_t value);  // a whole number, as number()
     // A number as text, right-aligned in a fixed width so that sorting the
     // column as text sorts it by value (non-negative numbers); formatted
     // here, never by printf, so no locale's decimal comma gets in.
     void number(std::size_t row, std::size_t col, std::string digits, std::size_t width = 11);
-    void empty(std::size_t row, std::size_t col);  // shown blank (tshark ends the row there)
+    void empty(std::size_t row, std::size_t col);  // "-"
     void clear();                                  // drops every row
     stat_tap_table* table() const { return table_; }
 
@@ -100,8 +100,9 @@ private:
     bool dirty_ = false;
 };
 
-// A "Problems" table: one row per message (preference errors, warnings),
-// then one per kind of anomaly with its count and first occurrence.
+// A "Problems" table: one row per message ("<kind>: <text>": preference
+// errors, warnings), then one per kind of anomaly with its count and first
+// occurrence; the kind in the first column, the text in the last.
 void write_problems(TableRows& t, const std::vector<std::string>& messages, const AnomalyLog& log);
 
 // From the epan plugin's dissect_cleanup: fills the tables fed through `edt`.
