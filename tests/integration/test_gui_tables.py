@@ -233,3 +233,32 @@ def test_report_entry_without_the_tool_says_so(gui):
         assert not log.exists()  # nothing was opened
     finally:
         link.symlink_to(ROOT / "tools" / "triage-report")
+
+
+def test_report_entry_shows_a_failing_report(gui):
+    """triage-report exits with an error: a message box (its stderr is in it), nothing opened."""
+    link = gui.bin / "triage-report"
+    log = gui.tshark.home / "xdg-open.log"
+    if log.exists():
+        log.unlink()
+    link.unlink()
+    link.write_text("#!/bin/sh\necho 'triage-report: cannot read the capture' >&2\nexit 3\n")
+    link.chmod(0o755)
+    try:
+        before = set(gui.app.all_windows())
+        gui.app.open_menu("Triage")
+        gui.app.keys("Up", "Return")
+        deadline = time.time() + 20
+        new = []
+        while time.time() < deadline and not new:
+            new = [w for w in gui.app.all_windows() if w not in before]
+            time.sleep(0.3)
+        assert new, "no message box"
+        gui.app.screenshot("gui-report-failed", new[-1])
+        gui.app.click_in(new[-1], -50, -24)  # OK
+        gui.app.wait_gone(new[-1])
+        assert not log.exists()
+        assert not (gui.tshark.home / ".cache" / "triage" / f"{EXAMPLE.name}.errors").exists()  # cleaned up
+    finally:
+        link.unlink()
+        link.symlink_to(ROOT / "tools" / "triage-report")
