@@ -10,7 +10,6 @@ with the text, and time linearly with the input.
 """
 
 import argparse
-import os
 import pathlib
 import random
 import shutil

@@ -62,13 +62,13 @@ void TableRows::empty(std::size_t row, std::size_t col) {
 }
 
 void TableRows::clear() {
-    // The dialog has dropped its rows (it resets before it retaps); tshark never resets.
-    for (guint i = 0; i < table_->num_elements; ++i) g_free(table_->elements[i]);
+    for (guint i = 0; i < table_->num_elements; ++i) retired_rows_.emplace_back(table_->elements[i]);
     g_free(table_->elements);
     table_->elements = nullptr;
     table_->num_elements = 0;
     keys_.clear();
-    texts_.clear();
+    retired_texts_.push_back(std::move(texts_));
+    texts_ = {};
 }
 
 // ---- TableStat ---------------------------------------------------------------------

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -35,6 +36,10 @@ struct TableColumn {
 class TableRows {
 public:
     TableRows(stat_tap_table* table, const std::vector<TableColumn>* columns) : table_(table), columns_(columns) {}
+    TableRows(const TableRows&) = delete;
+    TableRows& operator=(const TableRows&) = delete;
+    TableRows(TableRows&&) = default;
+    TableRows& operator=(TableRows&&) = default;
     std::size_t row(const std::string& key);
     // A cell with nothing to show shows "-": never blank, so that a row
     // copied as text keeps its columns (and "-" sorts before any number).
@@ -45,15 +50,24 @@ public:
     // here, never by printf, so no locale's decimal comma gets in.
     void number(std::size_t row, std::size_t col, std::string digits, std::size_t width = 11);
     void empty(std::size_t row, std::size_t col);  // "-"
-    void clear();                                  // drops every row
+    // Drops every row from the table. Their cells stay allocated until the
+    // TableRows goes (when Wireshark has freed the tables, i.e. no dialog
+    // is open): another open dialog of the same statistic still points at
+    // them (Wireshark shares a statistic's tables between its dialogs).
+    void clear();
     stat_tap_table* table() const { return table_; }
 
 private:
+    struct GFree {
+        void operator()(void* p) const { g_free(p); }
+    };
     stat_tap_table_item_type* cell(std::size_t row, std::size_t col, stat_tap_table_item_enum type);
     stat_tap_table* table_;
     const std::vector<TableColumn>* columns_;
     std::unordered_map<std::string, std::size_t> keys_;
     std::deque<std::string> texts_;  // row-major; a deque never moves its elements
+    std::vector<std::unique_ptr<stat_tap_table_item_type, GFree>> retired_rows_;
+    std::vector<std::deque<std::string>> retired_texts_;  // moving a deque keeps its elements in place
 };
 
 class TableStat {

@@ -8,7 +8,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pcapgen import (ACK, CWR, ECE, PcapWriter, TcpConn, dns_answer, dns_query,  # noqa: E402
+from pcapgen import (CWR, ECE, PcapWriter, TcpConn, dns_answer, dns_query,  # noqa: E402
                      portmap_getport, tls_records, udp)
 
 VM, VM6 = "10.0.0.5", "fd00::5"

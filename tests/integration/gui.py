@@ -9,11 +9,13 @@ Dialog buttons are clicked at positions relative to the dialog, which is first g
 a fixed size.
 """
 
+import contextlib
 import os
 import pathlib
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 
 from conftest import NOBODY, dialog_name
@@ -106,6 +108,16 @@ class Wireshark:
                 return
             time.sleep(0.2)
         raise GuiError(f"window {self.title(wid)!r} did not close")
+
+    def wait_new_window(self, before, timeout=20):
+        """A window that was not among `before` (titled or not, e.g. a message box)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            new = [w for w in self.all_windows() if w not in before]
+            if new:
+                return new[-1]
+            time.sleep(0.3)
+        raise GuiError(f"no new window after {timeout} s")
 
     def all_windows(self):
         """Every visible window, titled or not (a message box may have no title)."""
@@ -383,6 +395,35 @@ def parse_stats_tree(text):
     if name_width is None:
         raise ValueError("no stats_tree table in the text")
     return rows
+
+
+@contextlib.contextmanager
+def wireshark_session(capture, shots_dir, args=(), env=(), prepare=None):
+    """A Wireshark on its own Xvfb display, as the unprivileged test user, with a fresh HOME;
+    `prepare(runner)` runs before it starts and may return more VAR=value settings for it.
+    Skips (fails under CI) without the GUI tools."""
+    import pytest
+    from conftest import Tshark
+
+    if not have_gui_tools():
+        msg = "Wireshark GUI test tools missing (wireshark-qt xvfb xdotool imagemagick xclip): run ./run-tests.sh"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    work = pathlib.Path(tempfile.mkdtemp(prefix="triage-gui-"))
+    os.chmod(work, 0o755)
+    xvfb = Xvfb()
+    app = None
+    try:
+        runner = Tshark(work)
+        more = (prepare(runner) or []) if prepare else []
+        app = Wireshark(runner, capture, xvfb.display, shots_dir, args=args, env=[*env, *more])
+        yield app
+    finally:
+        if app:
+            app.close()
+        xvfb.close()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def have_gui_tools():

@@ -9,13 +9,11 @@ build/screenshots); the README's pictures in docs/screenshots are copies of them
 
 import os
 import pathlib
-import shutil
-import tempfile
 
 import pytest
 
-from conftest import BUILD, EXAMPLE, Tshark, dialog_name, ws_version
-from gui import StatsDialog, Wireshark, Xvfb, have_gui_tools, parse_stats_tree
+from conftest import BUILD, EXAMPLE, dialog_name, ws_version
+from gui import StatsDialog, parse_stats_tree, wireshark_session
 
 pytestmark = [pytest.mark.no_sanitizer, pytest.mark.gui, pytest.mark.xdist_group("gui")]  # one Wireshark
 
@@ -29,22 +27,8 @@ DIALOGS = [  # the Triage submenu, in its (alphabetical) order
 
 @pytest.fixture(scope="module")
 def gui():
-    if not have_gui_tools():
-        msg = "Wireshark GUI test tools missing (wireshark-qt xvfb xdotool imagemagick xclip): run ./run-tests.sh"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
-    work = pathlib.Path(tempfile.mkdtemp(prefix="triage-gui-"))
-    xvfb = Xvfb()
-    app = None
-    try:
-        app = Wireshark(Tshark(work), EXAMPLE, xvfb.display, SHOTS)
+    with wireshark_session(EXAMPLE, SHOTS) as app:
         yield app
-    finally:
-        if app:
-            app.close()
-        xvfb.close()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def cli_tree(tshark, stat, filter=None, opts=()):

@@ -12,14 +12,12 @@ to open. Screenshots land in $TRIAGE_SCREENSHOTS (default build/screenshots).
 import json
 import os
 import pathlib
-import shutil
-import tempfile
 import time
 
 import pytest
 
-from conftest import EXAMPLE, ROOT, Tshark
-from gui import TableDialog, Wireshark, Xvfb, have_gui_tools
+from conftest import EXAMPLE, ROOT
+from gui import TableDialog, wireshark_session
 from tables import PROBLEM_KINDS, by_first, check_egress, check_rtt, check_unwanted
 
 pytestmark = [pytest.mark.no_sanitizer, pytest.mark.gui, pytest.mark.xdist_group("gui")]  # one Wireshark at a time
@@ -31,38 +29,27 @@ TABLES = [(0, "Handshake RTT", "triage_rtt"), (1, "Outbound Volume", "triage_egr
 
 
 class Gui:
-    def __init__(self, app, bin_dir, tshark):
-        self.app, self.bin, self.tshark = app, bin_dir, tshark
+    def __init__(self, app):
+        self.app, self.tshark = app, app.runner
+        self.bin = app.runner.work / "bin"
 
 
-@pytest.fixture(scope="module")
-def gui():
-    if not have_gui_tools():
-        msg = "Wireshark GUI test tools missing (wireshark-qt xvfb xdotool imagemagick xclip): run ./run-tests.sh"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
-    work = pathlib.Path(tempfile.mkdtemp(prefix="triage-gui-tables-"))
-    os.chmod(work, 0o755)
-    runner = Tshark(work)
-    # A PATH of our own: the real triage-report (a link the tests remove and restore),
-    # a recording xdg-open, and the system's programs; no /usr/local (an installed Triage).
-    bin_dir = work / "bin"
+def stand_ins(runner):
+    """A PATH of the test's own: the real triage-report (a link the tests replace), a recording
+    xdg-open, and the system's programs; no /usr/local (an installed Triage)."""
+    bin_dir = runner.work / "bin"
     bin_dir.mkdir()
     (bin_dir / "xdg-open").write_text('#!/bin/sh\nprintf "%s\\n" "$@" >> "$HOME/xdg-open.log"\n')
     (bin_dir / "xdg-open").chmod(0o755)
     (bin_dir / "triage-report").symlink_to(ROOT / "tools" / "triage-report")
-    xvfb = Xvfb()
-    app = None
-    try:
-        app = Wireshark(runner, EXAMPLE, xvfb.display, SHOTS, args=["-o", f"triage.egress_price_per_gb:{PRICE}"],
-                        env=[f"PATH={bin_dir}:/usr/bin:/bin"])
-        yield Gui(app, bin_dir, runner)
-    finally:
-        if app:
-            app.close()
-        xvfb.close()
-        shutil.rmtree(work, ignore_errors=True)
+    return [f"PATH={bin_dir}:/usr/bin:/bin"]
+
+
+@pytest.fixture(scope="module")
+def gui():
+    with wireshark_session(EXAMPLE, SHOTS, args=["-o", f"triage.egress_price_per_gb:{PRICE}"],
+                           prepare=stand_ins) as app:
+        yield Gui(app)
 
 
 def cli_json(g, stat):
@@ -87,35 +74,19 @@ def test_triage_menu_holds_the_tables_and_the_report(gui):
         TableDialog(app, wid).close()
 
 
-def test_rtt_table_equals_the_json(gui):
-    js = cli_json(gui, "triage_rtt")
-    dialog = open_table(gui, 0)
+@pytest.mark.parametrize("index,stat,check", [(0, "triage_rtt", check_rtt), (1, "triage_egress", check_egress),
+                                              (2, "triage_unwanted", check_unwanted)],
+                         ids=["triage_rtt", "triage_egress", "triage_unwanted"])
+def test_table_equals_the_json(gui, index, stat, check):
+    js = cli_json(gui, stat)
+    dialog = open_table(gui, index)
     try:
-        gui.app.screenshot("gui-table-triage_rtt", dialog.wid)
+        gui.app.screenshot(f"gui-table-{stat}", dialog.wid)
         header, rows = dialog.rows()
     finally:
         dialog.close()
-    check_rtt(header, rows, js)
+    check(header, rows, js)
 
-def test_egress_table_equals_the_json(gui):
-    js = cli_json(gui, "triage_egress")
-    dialog = open_table(gui, 1)
-    try:
-        gui.app.screenshot("gui-table-triage_egress", dialog.wid)
-        header, rows = dialog.rows()
-    finally:
-        dialog.close()
-    check_egress(header, rows, js)
-
-def test_unwanted_table_equals_the_json(gui):
-    js = cli_json(gui, "triage_unwanted")
-    dialog = open_table(gui, 2)
-    try:
-        gui.app.screenshot("gui-table-triage_unwanted", dialog.wid)
-        header, rows = dialog.rows()
-    finally:
-        dialog.close()
-    check_unwanted(header, rows, js)
 
 def test_columns_sort_by_value_when_clicked(gui):
     dialog = open_table(gui, 1)
@@ -151,6 +122,25 @@ def test_columns_sort_by_value_when_clicked(gui):
         assert servers == sorted(servers, reverse=True) and servers[0] > servers[-1]
     finally:
         rtt.close()
+
+
+def test_two_dialogs_of_one_table(gui):
+    """Wireshark shares a statistic's tables between its open dialogs: a second dialog's run
+    must leave the first one showing its own rows (and Wireshark running)."""
+    first = open_table(gui, 0)
+    second = None
+    try:
+        before = first.copy_text()
+        second = TableDialog(gui.app, gui.app.open_table(0, TABLES[0][1]))
+        gui.app.place(second.wid, 40, 40, 700, 420)  # clear of the first one's buttons
+        filtered = second.apply_filter("tcp.port == 443")
+        assert filtered != before
+        assert first.copy_text().splitlines()[2:] == before.splitlines()[2:]
+    finally:
+        if second:
+            second.close()
+        first.close()
+    assert gui.app.proc.poll() is None
 
 
 @pytest.mark.parametrize("index,key,frames_oracle", [
@@ -210,6 +200,14 @@ def test_report_entry_writes_the_page_and_opens_it(gui):
     assert f"est. egress cost at {PRICE}/GB" in html  # the running Wireshark's preference reached tshark
 
 
+def report_message_box(gui):
+    """Triage ▸ HTML Report of This Capture, expecting a message box."""
+    before = set(gui.app.all_windows())
+    gui.app.open_menu("Triage")
+    gui.app.keys("Up", "Return")
+    return gui.app.wait_new_window(before)
+
+
 def test_report_entry_without_the_tool_says_so(gui):
     link = gui.bin / "triage-report"
     log = gui.tshark.home / "xdg-open.log"
@@ -217,16 +215,7 @@ def test_report_entry_without_the_tool_says_so(gui):
         log.unlink()
     link.unlink()
     try:
-        before = set(gui.app.all_windows())
-        gui.app.open_menu("Triage")
-        gui.app.keys("Up", "Return")
-        deadline = time.time() + 20
-        new = []
-        while time.time() < deadline and not new:
-            new = [w for w in gui.app.all_windows() if w not in before]
-            time.sleep(0.3)
-        assert new, "no message box"
-        box = new[-1]
+        box = report_message_box(gui)
         gui.app.screenshot("gui-report-no-tool", box)
         gui.app.click_in(box, -50, -24)  # OK
         gui.app.wait_gone(box)
@@ -245,18 +234,10 @@ def test_report_entry_shows_a_failing_report(gui):
     link.write_text("#!/bin/sh\necho 'triage-report: cannot read the capture' >&2\nexit 3\n")
     link.chmod(0o755)
     try:
-        before = set(gui.app.all_windows())
-        gui.app.open_menu("Triage")
-        gui.app.keys("Up", "Return")
-        deadline = time.time() + 20
-        new = []
-        while time.time() < deadline and not new:
-            new = [w for w in gui.app.all_windows() if w not in before]
-            time.sleep(0.3)
-        assert new, "no message box"
-        gui.app.screenshot("gui-report-failed", new[-1])
-        gui.app.click_in(new[-1], -50, -24)  # OK
-        gui.app.wait_gone(new[-1])
+        box = report_message_box(gui)
+        gui.app.screenshot("gui-report-failed", box)
+        gui.app.click_in(box, -50, -24)  # OK
+        gui.app.wait_gone(box)
         assert not log.exists()
         assert not (gui.tshark.home / ".cache" / "triage" / f"{EXAMPLE.name}.errors").exists()  # cleaned up
     finally:

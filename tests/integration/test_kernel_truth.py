@@ -7,14 +7,13 @@ Triage's logic."""
 import json
 import os
 import shutil
-import socket
 import subprocess
 import textwrap
 import time
 
 import pytest
 
-from netlab import CLIENT4, CLIENT6, DEAD4, SERVER4, SERVER6, Lab
+from netlab import CLIENT6, DEAD4, SERVER4, SERVER6, Lab
 
 pytestmark = [pytest.mark.no_sanitizer, pytest.mark.xdist_group("netns")]
 

@@ -90,3 +90,13 @@ def test_impossible_window_is_a_problem_row(tshark):
     for kind, (_, rows) in tables_of(p.stdout).items():
         errors = [r for r in rows if r[0] == "error"]
         assert [r[-1] for r in errors] == ["triage.count_last_frame (5) is before triage.count_first_frame (10)"], kind
+
+
+@pytest.mark.parametrize("capture", ["pcpp_example.pcap", "cs_http_espn.pcapng"])
+def test_customised_policy_counts_as_the_json(tshark, capture):
+    """A customised policy needs a protocol tree (HTTP dissects differently without one in 4.0):
+    the table's listener asks for none, so the statistic asks for it beside."""
+    policy = ("-o", 'uat:triage_unwanted_protocols:"http","high","cleartext web"')
+    tables, docs = check_all(tshark, shared_capture(capture), opts=policy)
+    http = [r for r in tables["unwanted"][1] if r[0] == "http"]
+    assert http and int(http[0][3]) == tshark.count(shared_capture(capture), 'triage.unwanted == "http"', policy) > 0
