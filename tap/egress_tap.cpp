@@ -329,7 +329,7 @@ protected:
                                                                       : std::string());
             for (std::size_t c = kSources; c <= kFilter; ++c) totals.empty(r, c);
         }
-        std::vector<std::string> messages;
+        std::vector<std::string> messages = own_problems();
         if (!settings->window_error.empty()) messages.push_back("error: " + settings->window_error);
         for (const std::string& e : settings->egress_errors) messages.push_back("error (default used): " + e);
         write_problems(rows(2), messages, tracker.anomalies());
@@ -338,14 +338,13 @@ protected:
 
 EgressTable g_table;
 
-tap_packet_status table_packet(void*, packet_info*, epan_dissect_t* edt, const void* data, tap_flags_t) {
+tap_packet_status table_packet(void* listener, packet_info*, epan_dissect_t* edt, const void* data, tap_flags_t) {
     const FrameRecord* r = record_of(data);
-    if (!r) return TAP_PACKET_DONT_REDRAW;
+    if (!g_table.take(listener, edt) || !r) return TAP_PACKET_DONT_REDRAW;
     if (!g_table.settings->window.contains(r->frame))
         g_table.tracker.context(r->egress());
     else
         g_table.tracker.add(r->egress());
-    g_table.touched(edt);
     return TAP_PACKET_DONT_REDRAW;
 }
 

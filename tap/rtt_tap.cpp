@@ -322,7 +322,7 @@ protected:
             hist.count(row, kColHandshakes, rep.histogram.count(i));
             for (std::size_t c = kColHandshakes + 1; c <= kColFilter; ++c) hist.empty(row, c);
         }
-        std::vector<std::string> messages;
+        std::vector<std::string> messages = own_problems();
         if (!window_error.empty()) messages.push_back("error: " + window_error);
         if (rep.negative_time)
             messages.push_back("negative_time: " + std::to_string(rep.negative_time) +
@@ -350,11 +350,10 @@ private:
 
 RttTable g_table;
 
-tap_packet_status table_packet(void*, packet_info* pinfo, epan_dissect_t* edt, const void* data, tap_flags_t) {
+tap_packet_status table_packet(void* listener, packet_info* pinfo, epan_dissect_t* edt, const void* data, tap_flags_t) {
     TcpSegment seg;
-    if (!to_segment(pinfo, data, &seg)) return TAP_PACKET_DONT_REDRAW;
+    if (!g_table.take(listener, edt) || !to_segment(pinfo, data, &seg)) return TAP_PACKET_DONT_REDRAW;
     g_table.tracker.add(seg);
-    g_table.touched(edt);
     return TAP_PACKET_DONT_REDRAW;
 }
 

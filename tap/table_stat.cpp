@@ -1,6 +1,7 @@
 #include "tap/table_stat.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <stdexcept>
 
 namespace triage::tap {
@@ -92,10 +93,12 @@ TableStat::TableStat(const char* cli, const char* title, const char* tap, std::v
     for (const TableColumn& c : columns_) fields_.push_back(stat_tap_table_item{c.type, c.align, c.name, c.format});
 }
 
-std::size_t TableStat::column(const char* name) const {
-    for (std::size_t i = 0; i < columns_.size(); ++i)
-        if (std::string_view(columns_[i].name) == name) return i;
-    throw std::logic_error(std::string("no table column ") + name);
+std::vector<std::string> TableStat::own_problems() const {
+    if (!started_twice_) return {};
+    return {"error: -z " + cli_ +
+            " was asked for twice in one run: Wireshark shares a table statistic's rows, so only one of them "
+            "is counted (and printed twice); for more views use -z " +
+            cli_.substr(0, cli_.find(',')) + ",json,<filter>"};
 }
 
 bool TableStat::bound() const {
@@ -110,6 +113,7 @@ void TableStat::on_init() {
     // Called before each run (every Apply in the dialog, every -z): the
     // tables are made or found again, emptied, and the session restarts.
     if (!bound()) {
+        awaiting_run_ = started_twice_ = false;  // no dialog open: a fresh start
         rows_.clear();
         for (const char* t : titles_) {
             stat_tap_table* table = stat_tap_find_table(&ui_, t);
@@ -120,6 +124,12 @@ void TableStat::on_init() {
             rows_.emplace_back(table, &columns_);
         }
     }
+    if (awaiting_run_ && !started_twice_) {
+        started_twice_ = true;
+        std::fprintf(stderr, "%s\n", own_problems().front().c_str());
+    }
+    awaiting_run_ = true;
+    listener_ = nullptr;
     for (TableRows& r : rows_) r.clear();
     // Due at the next end of a dissection, whichever: a run that sees no
     // packet still shows its (empty) rows.
@@ -137,12 +147,14 @@ void TableStat::on_reset(stat_tap_table* table) {
         if (i == 0) {
             dirty_ = true;
             edt_ = nullptr;
+            listener_ = nullptr;
             restart();
         }
     }
 }
 
 void TableStat::on_dissection_end(const epan_dissect_t* edt) {
+    awaiting_run_ = false;
     if (!dirty_ || (edt_ && edt != edt_) || !bound()) return;
     dirty_ = false;
     fill();

@@ -82,11 +82,18 @@ public:
 
     // Registers with Wireshark; `packet` is the statistic's tap callback.
     void register_ui(tap_packet_cb packet);
-    // A packet reached the statistic through `edt`: its rows are due when
-    // that dissection context is cleaned up.
-    void touched(const epan_dissect_t* edt) {
+    // A packet reached the statistic's `listener` through `edt`: its rows are
+    // due when that dissection context is cleaned up. False: the packet is
+    // another listener's, to be ignored. Wireshark shares a table statistic's
+    // rows among its listeners, so one run counts for one listener only: the
+    // first that gets a packet (a second "-z <stat>,table" in one tshark run
+    // is reported under Problems and on stderr).
+    bool take(const void* listener, const epan_dissect_t* edt) {
+        if (!listener_) listener_ = listener;
+        if (listener != listener_) return false;
         edt_ = edt;
         dirty_ = true;
+        return true;
     }
 
     // Called by Wireshark (through static trampolines).
@@ -100,7 +107,8 @@ protected:
     virtual void fill() = 0;     // writes the rows from the tracker
     virtual void started() {}    // after restart(), outside Wireshark's listener loops
     TableRows& rows(std::size_t table) { return rows_.at(table); }
-    std::size_t column(const char* name) const;
+    // What the statistic itself has to say under Problems ("<kind>: <text>").
+    std::vector<std::string> own_problems() const;
 
 private:
     bool bound() const;
@@ -112,6 +120,9 @@ private:
     stat_tap_table_ui ui_{};
     const epan_dissect_t* edt_ = nullptr;  // null: the next dissection to end, whichever
     bool dirty_ = false;
+    const void* listener_ = nullptr;  // the listener this run counts for
+    bool awaiting_run_ = false;       // started, no dissection ended since
+    bool started_twice_ = false;
 };
 
 // A "Problems" table: one row per message ("<kind>: <text>": preference

@@ -294,7 +294,7 @@ protected:
             alerts.text(r, kReason, rule.reason);
             alerts.text(r, kFilter, alert_filter(rule.protocol));
         }
-        std::vector<std::string> messages;
+        std::vector<std::string> messages = own_problems();
         if (!settings->window_error.empty()) messages.push_back("error: " + settings->window_error);
         for (auto [kind, list] :
              {std::pair{"error", &settings->policy_errors}, std::pair{"warning", &settings->policy_warnings},
@@ -306,10 +306,9 @@ protected:
 
 UnwantedTable g_table;
 
-tap_packet_status table_packet(void*, packet_info*, epan_dissect_t* edt, const void* data, tap_flags_t) {
+tap_packet_status table_packet(void* listener, packet_info*, epan_dissect_t* edt, const void* data, tap_flags_t) {
     const auto* raw = static_cast<const FrameRecord*>(data);
-    if (!raw) return TAP_PACKET_DONT_REDRAW;
-    g_table.touched(edt);
+    if (!g_table.take(listener, edt) || !raw) return TAP_PACKET_DONT_REDRAW;
     const bool counted = g_table.settings->window.contains(raw->frame);
     g_table.tracker.frame_time(raw->frame, raw->time, counted);
     if (!counted) return TAP_PACKET_DONT_REDRAW;

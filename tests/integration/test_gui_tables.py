@@ -243,3 +243,18 @@ def test_report_entry_shows_a_failing_report(gui):
     finally:
         link.unlink()
         link.symlink_to(ROOT / "tools" / "triage-report")
+
+
+def test_report_entry_with_no_file_open_says_so(gui):
+    """Last in this module: it closes the capture."""
+    gui.app.click_in(gui.app.main, 300, 150)  # the packet list has the focus
+    gui.app.keys("ctrl+w")  # File ▸ Close
+    gui.app.wait_window("^The Wireshark Network Analyzer$")
+    log = gui.tshark.home / "xdg-open.log"
+    if log.exists():
+        log.unlink()
+    box = report_message_box(gui)
+    gui.app.screenshot("gui-report-no-file", box)
+    gui.app.click_in(box, -50, -24)  # OK
+    gui.app.wait_gone(box)
+    assert not log.exists()

@@ -100,3 +100,19 @@ def test_customised_policy_counts_as_the_json(tshark, capture):
     tables, docs = check_all(tshark, shared_capture(capture), opts=policy)
     http = [r for r in tables["unwanted"][1] if r[0] == "http"]
     assert http and int(http[0][3]) == tshark.count(shared_capture(capture), 'triage.unwanted == "http"', policy) > 0
+
+
+def test_same_table_twice_in_one_run_says_so(tshark):
+    """Wireshark shares a table statistic's rows between its listeners: two -z triage_rtt,table
+    in one run cannot print two different tables. Both print the rows of one, and say so."""
+    p = tshark.run("-r", tshark.capture(EXAMPLE), "-q", "-z", "triage_rtt,table",
+                   "-z", "triage_rtt,table,tcp.port == 443")
+    assert "-z triage_rtt,table was asked for twice in one run" in p.stderr
+    blocks = [b for b in p.stdout.split("=" * 101) if "Triage Handshake RTT:" in b]
+    assert len(blocks) == 2
+    filtered = tshark.stat_json("triage_rtt", EXAMPLE, filter="tcp.port == 443")
+    for block in blocks:
+        header, rows = parse_cli(block)
+        errors = [r for r in rows if r[0] == "error"]
+        assert len(errors) == 1 and "asked for twice" in errors[0][-1]
+        check_rtt(header, rows, filtered)  # one listener's rows, whole
