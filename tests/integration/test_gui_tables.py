@@ -200,26 +200,27 @@ def test_report_entry_writes_the_page_and_opens_it(gui):
     assert f"est. egress cost at {PRICE}/GB" in html  # the running Wireshark's preference reached tshark
 
 
-def report_message_box(gui):
-    """Triage ▸ HTML Report of This Capture, expecting a message box."""
+def expect_report_message(gui, shot):
+    """Triage ▸ HTML Report of This Capture gives a message box (screenshot `shot`, closed with OK)
+    and asks xdg-open for nothing."""
+    log = gui.tshark.home / "xdg-open.log"
+    if log.exists():
+        log.unlink()
     before = set(gui.app.all_windows())
     gui.app.open_menu("Triage")
     gui.app.keys("Up", "Return")
-    return gui.app.wait_new_window(before)
+    box = gui.app.wait_new_window(before)
+    gui.app.screenshot(shot, box)
+    gui.app.click_in(box, -50, -24)  # OK
+    gui.app.wait_gone(box)
+    assert not log.exists()
 
 
 def test_report_entry_without_the_tool_says_so(gui):
     link = gui.bin / "triage-report"
-    log = gui.tshark.home / "xdg-open.log"
-    if log.exists():
-        log.unlink()
     link.unlink()
     try:
-        box = report_message_box(gui)
-        gui.app.screenshot("gui-report-no-tool", box)
-        gui.app.click_in(box, -50, -24)  # OK
-        gui.app.wait_gone(box)
-        assert not log.exists()  # nothing was opened
+        expect_report_message(gui, "gui-report-no-tool")
     finally:
         link.symlink_to(ROOT / "tools" / "triage-report")
 
@@ -227,18 +228,11 @@ def test_report_entry_without_the_tool_says_so(gui):
 def test_report_entry_shows_a_failing_report(gui):
     """triage-report exits with an error: a message box (its stderr is in it), nothing opened."""
     link = gui.bin / "triage-report"
-    log = gui.tshark.home / "xdg-open.log"
-    if log.exists():
-        log.unlink()
     link.unlink()
     link.write_text("#!/bin/sh\necho 'triage-report: cannot read the capture' >&2\nexit 3\n")
     link.chmod(0o755)
     try:
-        box = report_message_box(gui)
-        gui.app.screenshot("gui-report-failed", box)
-        gui.app.click_in(box, -50, -24)  # OK
-        gui.app.wait_gone(box)
-        assert not log.exists()
+        expect_report_message(gui, "gui-report-failed")
         assert not (gui.tshark.home / ".cache" / "triage" / f"{EXAMPLE.name}.errors").exists()  # cleaned up
     finally:
         link.unlink()
@@ -250,11 +244,4 @@ def test_report_entry_with_no_file_open_says_so(gui):
     gui.app.click_in(gui.app.main, 300, 150)  # the packet list has the focus
     gui.app.keys("ctrl+w")  # File ▸ Close
     gui.app.wait_window("^The Wireshark Network Analyzer$")
-    log = gui.tshark.home / "xdg-open.log"
-    if log.exists():
-        log.unlink()
-    box = report_message_box(gui)
-    gui.app.screenshot("gui-report-no-file", box)
-    gui.app.click_in(box, -50, -24)  # OK
-    gui.app.wait_gone(box)
-    assert not log.exists()
+    expect_report_message(gui, "gui-report-no-file")
