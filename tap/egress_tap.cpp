@@ -1,6 +1,7 @@
 // Outbound volume: listens to Triage's own tap, whose FrameRecord carries the
 // outermost IP header and transport of each frame, and feeds the core
 // EgressTracker. Each session owns its settings snapshot and its tracker.
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstring>
@@ -54,16 +55,22 @@ void session_reset(void* p) {
     s->tracker = EgressTracker(s->settings->egress);
 }
 
-tap_packet_status session_packet(void* p, packet_info*, epan_dissect_t*, const void* data, tap_flags_t) {
+// One frame into a tracker: counted inside the counting window, else only
+// noted as context. True: the frame was counted.
+bool feed(EgressTracker& tracker, const prefs::Settings& settings, const void* data) {
     const FrameRecord* r = record_of(data);
-    if (!r) return TAP_PACKET_DONT_REDRAW;
-    auto* s = static_cast<Session*>(p);
-    if (!s->settings->window.contains(r->frame)) {
-        s->tracker.context(r->egress());
-        return TAP_PACKET_DONT_REDRAW;
+    if (!r) return false;
+    if (!settings.window.contains(r->frame)) {
+        tracker.context(r->egress());
+        return false;
     }
-    s->tracker.add(r->egress());
-    return TAP_PACKET_REDRAW;
+    tracker.add(r->egress());
+    return true;
+}
+
+tap_packet_status session_packet(void* p, packet_info*, epan_dissect_t*, const void* data, tap_flags_t) {
+    auto* s = static_cast<Session*>(p);
+    return feed(s->tracker, *s->settings, data) ? TAP_PACKET_REDRAW : TAP_PACKET_DONT_REDRAW;
 }
 
 void session_draw(void* p) {
@@ -234,17 +241,9 @@ constexpr const char* kTableTotals = "Totals by direction";
 constexpr const char* kTableProblems = "Problems";
 
 std::vector<TableColumn> egress_columns() {
-    return {{TABLE_ITEM_STRING, "Destination", "%s", TAP_ALIGN_LEFT},
-            {TABLE_ITEM_STRING, "Scope", "%s", TAP_ALIGN_LEFT},
-            {TABLE_ITEM_STRING, "Frames", "%s", TAP_ALIGN_RIGHT},
-            {TABLE_ITEM_STRING, "Bytes", "%s", TAP_ALIGN_RIGHT},
-            {TABLE_ITEM_STRING, "Share (%)", "%s", TAP_ALIGN_RIGHT},
-            {TABLE_ITEM_STRING, "Estimated cost", "%s", TAP_ALIGN_RIGHT},
-            {TABLE_ITEM_STRING, "Sources", "%s", TAP_ALIGN_RIGHT},
-            {TABLE_ITEM_STRING, "Top source", "%s", TAP_ALIGN_LEFT},
-            {TABLE_ITEM_STRING, "Top source bytes", "%s", TAP_ALIGN_RIGHT},
-            {TABLE_ITEM_STRING, "Top port", "%s", TAP_ALIGN_LEFT},
-            {TABLE_ITEM_STRING, "Filter", "%s", TAP_ALIGN_LEFT}};
+    return {{"Destination", kLeft},       {"Scope", kLeft},           {"Frames", kRight},  {"Bytes", kRight},
+            {"Share (%)", kRight},        {"Estimated cost", kRight}, {"Sources", kRight}, {"Top source", kLeft},
+            {"Top source bytes", kRight}, {"Top port", kLeft},        {"Filter", kLeft}};
 }
 enum EgressCol : std::size_t {
     kDest,
@@ -262,7 +261,7 @@ enum EgressCol : std::size_t {
 constexpr std::size_t kBytesWidth = 15;
 
 std::string share_percent(std::uint64_t part, std::uint64_t all) {
-    return fixed(all ? 100.0 * static_cast<double>(part) / static_cast<double>(all) : 0.0, 2);
+    return format_double(all ? 100.0 * static_cast<double>(part) / static_cast<double>(all) : 0.0, 2);
 }
 
 class EgressTable final : public TableStat {
@@ -294,24 +293,28 @@ protected:
             dest.text(r, kDest, address);
             dest.text(r, kScope, scope_name(d->direction));
             dest.count(r, kFrames, d->volume.frames);
-            dest.number(r, kBytes, whole(d->volume.frame_bytes), kBytesWidth);
+            dest.number(r, kBytes, std::to_string(d->volume.frame_bytes), kBytesWidth);
             dest.number(r, kShare, share_percent(d->volume.frame_bytes, outbound));
             dest.number(r, kCost,
-                        priced && d->direction == Direction::outbound_external ? fixed(cost(cfg, d->volume.ip_bytes), 6)
-                                                                               : std::string());
+                        priced && d->direction == Direction::outbound_external
+                            ? format_double(cost(cfg, d->volume.ip_bytes), 6)
+                            : std::string());
+            // The first of the largest (sources in address order, ports in port order).
             const std::vector<SourceVolume> sources = detail.sources(*d);
-            const SourceVolume* top = nullptr;
-            for (const SourceVolume& s : sources)
-                if (!top || s.volume.frame_bytes > top->volume.frame_bytes) top = &s;
+            const auto top = std::max_element(sources.begin(), sources.end(), [](const auto& a, const auto& b) {
+                return a.volume.frame_bytes < b.volume.frame_bytes;
+            });
+            const bool has_top = top != sources.end();
             dest.count(r, kSources, sources.size());
-            dest.text(r, kTopSource, top ? top->address.to_string() : std::string());
-            dest.number(r, kTopBytes, top ? whole(top->volume.frame_bytes) : std::string(), kBytesWidth);
-            const PortVolume* port = nullptr;
+            dest.text(r, kTopSource, has_top ? top->address.to_string() : std::string());
+            dest.number(r, kTopBytes, has_top ? std::to_string(top->volume.frame_bytes) : std::string(), kBytesWidth);
             const std::vector<PortVolume> ports = detail.ports(*d);
-            for (const PortVolume& p : ports)
-                if (!port || p.frame_bytes > port->frame_bytes) port = &p;
+            const auto port = std::max_element(
+                ports.begin(), ports.end(), [](const auto& a, const auto& b) { return a.frame_bytes < b.frame_bytes; });
             dest.text(r, kTopPort,
-                      port ? std::string(port->transport == 6 ? "tcp/" : "udp/") + std::to_string(port->port) : "");
+                      port != ports.end()
+                          ? std::string(port->transport == 6 ? "tcp/" : "udp/") + std::to_string(port->port)
+                          : "");
             dest.text(r, kFilter, destination_filter(d->address, locals));
         }
         TableRows& totals = rows(1);
@@ -322,29 +325,25 @@ protected:
             totals.text(r, kDest, to_string(d));
             totals.text(r, kScope, out ? scope_name(d) : "");
             totals.count(r, kFrames, tracker.total(d).frames);
-            totals.number(r, kBytes, whole(tracker.total(d).frame_bytes), kBytesWidth);
+            totals.number(r, kBytes, std::to_string(tracker.total(d).frame_bytes), kBytesWidth);
             totals.number(r, kShare, out ? share_percent(tracker.total(d).frame_bytes, outbound) : std::string());
             totals.number(r, kCost,
-                          priced && d == Direction::outbound_external ? fixed(cost(cfg, tracker.total(d).ip_bytes), 6)
-                                                                      : std::string());
+                          priced && d == Direction::outbound_external
+                              ? format_double(cost(cfg, tracker.total(d).ip_bytes), 6)
+                              : std::string());
             for (std::size_t c = kSources; c <= kFilter; ++c) totals.empty(r, c);
         }
-        std::vector<std::string> messages = own_problems();
-        if (!settings->window_error.empty()) messages.push_back("error: " + settings->window_error);
-        for (const std::string& e : settings->egress_errors) messages.push_back("error (default used): " + e);
-        write_problems(rows(2), messages, tracker.anomalies());
+        std::vector<Problem> problems = own_problems();
+        if (!settings->window_error.empty()) problems.push_back({"error", settings->window_error});
+        for (const std::string& e : settings->egress_errors) problems.push_back({"error (default used)", e});
+        write_problems(rows(2), std::move(problems), tracker.anomalies());
     }
 };
 
 EgressTable g_table;
 
 tap_packet_status table_packet(void* listener, packet_info*, epan_dissect_t* edt, const void* data, tap_flags_t) {
-    const FrameRecord* r = record_of(data);
-    if (!g_table.take(listener, edt) || !r) return TAP_PACKET_DONT_REDRAW;
-    if (!g_table.settings->window.contains(r->frame))
-        g_table.tracker.context(r->egress());
-    else
-        g_table.tracker.add(r->egress());
+    if (g_table.take(listener, edt)) feed(g_table.tracker, *g_table.settings, data);
     return TAP_PACKET_DONT_REDRAW;
 }
 

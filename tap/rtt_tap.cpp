@@ -222,20 +222,16 @@ constexpr const char* kStats[] = {"p50", "p90", "p95", "p99", "max"};
 
 std::vector<TableColumn> rtt_columns() {
     static std::deque<std::string> names;  // Wireshark keeps the pointers
-    std::vector<TableColumn> c{{TABLE_ITEM_STRING, "Server", "%s", TAP_ALIGN_LEFT},
-                               {TABLE_ITEM_STRING, "Handshakes", "%s", TAP_ALIGN_RIGHT},
-                               {TABLE_ITEM_STRING, "Completed", "%s", TAP_ALIGN_RIGHT},
-                               {TABLE_ITEM_STRING, "Refused", "%s", TAP_ALIGN_RIGHT},
-                               {TABLE_ITEM_STRING, "Unanswered", "%s", TAP_ALIGN_RIGHT},
-                               {TABLE_ITEM_STRING, "No ACK", "%s", TAP_ALIGN_RIGHT},
-                               {TABLE_ITEM_STRING, "Retried", "%s", TAP_ALIGN_RIGHT}};
+    std::vector<TableColumn> c{{"Server", kLeft},   {"Handshakes", kRight}, {"Completed", kRight},
+                               {"Refused", kRight}, {"Unanswered", kRight}, {"No ACK", kRight},
+                               {"Retried", kRight}};
     for (const char* leg : kLegs)
         for (const char* stat : kStats) {
             names.push_back(std::string(leg) + " " + stat + " (ms)");
-            c.push_back({TABLE_ITEM_STRING, names.back().c_str(), "%s", TAP_ALIGN_RIGHT});
+            c.push_back({names.back().c_str(), kRight});
         }
-    c.push_back({TABLE_ITEM_STRING, "Network path", "%s", TAP_ALIGN_LEFT});
-    c.push_back({TABLE_ITEM_STRING, "Filter", "%s", TAP_ALIGN_LEFT});
+    c.push_back({"Network path", kLeft});
+    c.push_back({"Filter", kLeft});
     return c;
 }
 
@@ -287,17 +283,6 @@ protected:
 
     void fill() override {
         const HandshakeReport rep = tracker.report();
-        struct Extra {
-            std::uint64_t retried = 0;
-            std::array<std::uint64_t, 3> legs{};
-        };
-        std::unordered_map<ServerKey, Extra, ServerKeyHash> extra;
-        for (const Handshake& h : tracker.handshakes()) {
-            if (h.context) continue;
-            Extra& e = extra[ServerKey{h.server, h.server_port}];
-            if (h.retried()) ++e.retried;
-            if (!h.negative_time() && h.has_rtt()) ++e.legs[static_cast<std::size_t>(h.network_leg())];
-        }
         TableRows& all = rows(0);
         const std::size_t r = all.row(kOverall);
         all.text(r, 0, kOverall);
@@ -308,10 +293,9 @@ protected:
         for (const ServerReport& s : rep.servers) {
             const std::string name = server_name(s.key);
             const std::size_t row = per.row(name);
-            const Extra& e = extra[s.key];
             per.text(row, 0, name);
-            write(per, row, s.connections, s.outcomes, e.retried, {&s.rtt, &s.server_leg, &s.client_leg});
-            per.text(row, kColPath, network_path(e.legs));
+            write(per, row, s.connections, s.outcomes, s.retried, {&s.rtt, &s.server_leg, &s.client_leg});
+            per.text(row, kColPath, network_path(s.network_leg));
             per.text(row, kColFilter, server_filter(s.key.address, s.key.port));
         }
         TableRows& hist = rows(2);
@@ -322,12 +306,13 @@ protected:
             hist.count(row, kColHandshakes, rep.histogram.count(i));
             for (std::size_t c = kColHandshakes + 1; c <= kColFilter; ++c) hist.empty(row, c);
         }
-        std::vector<std::string> messages = own_problems();
-        if (!window_error.empty()) messages.push_back("error: " + window_error);
+        std::vector<Problem> problems = own_problems();
+        if (!window_error.empty()) problems.push_back({"error", window_error});
         if (rep.negative_time)
-            messages.push_back("negative_time: " + std::to_string(rep.negative_time) +
-                               " handshakes whose timestamps go backwards (not in the statistics)");
-        write_problems(rows(3), messages, tracker.anomalies());
+            problems.push_back(
+                {"negative_time", std::to_string(rep.negative_time) +
+                                      " handshakes whose timestamps go backwards (not in the statistics)"});
+        write_problems(rows(3), std::move(problems), tracker.anomalies());
     }
 
 private:

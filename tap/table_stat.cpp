@@ -23,9 +23,9 @@ std::size_t TableRows::row(const std::string& key) {
     if (found != keys_.end()) return found->second;
     const std::size_t index = table_->num_elements;
     std::vector<stat_tap_table_item_type> blank(columns_->size());
-    for (std::size_t c = 0; c < columns_->size(); ++c) {
-        blank[c].type = (*columns_)[c].type;
-        if (blank[c].type == TABLE_ITEM_STRING) blank[c].value.string_value = kEmpty;
+    for (stat_tap_table_item_type& cell : blank) {
+        cell.type = TABLE_ITEM_STRING;
+        cell.value.string_value = kEmpty;
     }
     stat_tap_init_table_row(table_, static_cast<guint>(index), static_cast<guint>(blank.size()), blank.data());
     texts_.resize(texts_.size() + columns_->size());
@@ -33,19 +33,12 @@ std::size_t TableRows::row(const std::string& key) {
     return index;
 }
 
-stat_tap_table_item_type* TableRows::cell(std::size_t row, std::size_t col, stat_tap_table_item_enum type) {
-    if (row >= table_->num_elements || col >= columns_->size() || (*columns_)[col].type != type)
-        throw std::logic_error("table cell out of range or of another type");
-    stat_tap_table_item_type* f = stat_tap_get_field_data(table_, static_cast<guint>(row), static_cast<guint>(col));
-    f->type = type;
-    return f;
-}
-
 void TableRows::text(std::size_t row, std::size_t col, std::string value) {
-    stat_tap_table_item_type* f = cell(row, col, TABLE_ITEM_STRING);
+    if (row >= table_->num_elements || col >= columns_->size()) throw std::logic_error("table cell out of range");
     std::string& stored = texts_[row * columns_->size() + col];
     stored = value.empty() ? "-" : std::move(value);
-    f->value.string_value = stored.c_str();
+    stat_tap_get_field_data(table_, static_cast<guint>(row), static_cast<guint>(col))->value.string_value =
+        stored.c_str();
 }
 
 void TableRows::count(std::size_t row, std::size_t col, std::uint64_t value) {
@@ -90,15 +83,16 @@ void reset_cb(stat_tap_table* table) {
 TableStat::TableStat(const char* cli, const char* title, const char* tap, std::vector<TableColumn> columns,
                      std::vector<const char*> tables)
     : cli_(cli), title_(title), tap_(tap), columns_(std::move(columns)), titles_(std::move(tables)) {
-    for (const TableColumn& c : columns_) fields_.push_back(stat_tap_table_item{c.type, c.align, c.name, c.format});
+    for (const TableColumn& c : columns_)
+        fields_.push_back(stat_tap_table_item{TABLE_ITEM_STRING, c.align, c.name, "%s"});
 }
 
-std::vector<std::string> TableStat::own_problems() const {
+std::vector<Problem> TableStat::own_problems() const {
     if (!started_twice_) return {};
-    return {"error: -z " + cli_ +
-            " was asked for twice in one run: Wireshark shares a table statistic's rows, so only one of them "
-            "is counted (and printed twice); for more views use -z " +
-            cli_.substr(0, cli_.find(',')) + ",json,<filter>"};
+    return {{"error", "-z " + cli_ +
+                          " was asked for twice in one run: Wireshark shares a table statistic's rows, so only one "
+                          "of them is counted (and printed twice); for more views use -z " +
+                          cli_.substr(0, cli_.find(',')) + ",json,<filter>"}};
 }
 
 bool TableStat::bound() const {
@@ -126,7 +120,7 @@ void TableStat::on_init() {
     }
     if (awaiting_run_ && !started_twice_) {
         started_twice_ = true;
-        std::fprintf(stderr, "%s\n", own_problems().front().c_str());
+        std::fprintf(stderr, "error: %s\n", own_problems().front().text.c_str());
     }
     awaiting_run_ = true;
     listener_ = nullptr;
@@ -184,32 +178,24 @@ void finish_tables(const epan_dissect_t* edt) {
     for (TableStat* s : registry()) s->on_dissection_end(edt);
 }
 
-void write_problems(TableRows& t, const std::vector<std::string>& messages, const AnomalyLog& log) {
-    // A short kind in the first column, the message in the last (the one
-    // that stretches): a long first column would push the others away.
-    std::vector<std::pair<std::string, std::string>> lines;
-    for (const std::string& m : messages) {
-        const std::size_t colon = m.find(": ");
-        if (colon == std::string::npos)
-            lines.emplace_back("note", m);
-        else
-            lines.emplace_back(m.substr(0, colon), m.substr(colon + 2));
-    }
+void write_problems(TableRows& t, std::vector<Problem> problems, const AnomalyLog& log) {
+    // A short kind in the first column, the text in the last (the one that
+    // stretches): a long first column would push the others away.
     for (const auto& [kind, n] : log.counts()) {
-        std::string line = std::to_string(n) + (n == 1 ? " time" : " times");
+        std::string text = std::to_string(n) + (n == 1 ? " time" : " times");
         for (const Anomaly& a : log.listed())
             if (a.kind == kind) {
-                line += "; first at frame " + std::to_string(a.frame) + ": " + a.detail;
+                text += "; first at frame " + std::to_string(a.frame) + ": " + a.detail;
                 break;
             }
-        lines.emplace_back("anomaly " + kind, std::move(line));
+        problems.push_back({"anomaly " + kind, std::move(text)});
     }
     const std::size_t last = t.table()->num_fields - 1;
-    for (const auto& [kind, message] : lines) {
-        const std::size_t r = t.row(kind + "\n" + message);
+    for (const auto& [kind, text] : problems) {
+        const std::size_t r = t.row(kind + "\n" + text);
         t.text(r, 0, kind);
         for (std::size_t c = 1; c < last; ++c) t.empty(r, c);
-        t.text(r, last, message);
+        t.text(r, last, text);
     }
 }
 
@@ -221,14 +207,6 @@ std::string ms3(Nanos ns) {
     std::string frac = std::to_string(us % 1000);
     frac.insert(0, 3 - frac.size(), '0');
     return (negative ? "-" : "") + std::to_string(us / 1000) + "." + frac;
-}
-
-std::string fixed(double v, int decimals) {
-    return format_double(v, decimals);
-}
-
-std::string whole(std::uint64_t v) {
-    return std::to_string(v);
 }
 
 std::string server_filter(const IpAddress& server, std::uint16_t port) {

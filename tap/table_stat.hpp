@@ -24,12 +24,13 @@
 
 namespace triage::tap {
 
+// Every cell is text formatted by Triage (see TableRows::number): a column
+// has only a name and an alignment.
 struct TableColumn {
-    stat_tap_table_item_enum type;
     const char* name;
-    const char* format;  // printf format: tshark prints with it, the dialog too
     tap_alignment_type align;
 };
+constexpr tap_alignment_type kLeft = TAP_ALIGN_LEFT, kRight = TAP_ALIGN_RIGHT;
 
 // The rows of one table, found by key and stable while a dialog shows them
 // (the dialog keeps pointers to their cells); the strings are owned here.
@@ -61,13 +62,17 @@ private:
     struct GFree {
         void operator()(void* p) const { g_free(p); }
     };
-    stat_tap_table_item_type* cell(std::size_t row, std::size_t col, stat_tap_table_item_enum type);
     stat_tap_table* table_;
     const std::vector<TableColumn>* columns_;
     std::unordered_map<std::string, std::size_t> keys_;
     std::deque<std::string> texts_;  // row-major; a deque never moves its elements
     std::vector<std::unique_ptr<stat_tap_table_item_type, GFree>> retired_rows_;
     std::vector<std::deque<std::string>> retired_texts_;  // moving a deque keeps its elements in place
+};
+
+// A line of a "Problems" table: its kind ("error", "warning", …) and text.
+struct Problem {
+    std::string kind, text;
 };
 
 class TableStat {
@@ -107,8 +112,8 @@ protected:
     virtual void fill() = 0;     // writes the rows from the tracker
     virtual void started() {}    // after restart(), outside Wireshark's listener loops
     TableRows& rows(std::size_t table) { return rows_.at(table); }
-    // What the statistic itself has to say under Problems ("<kind>: <text>").
-    std::vector<std::string> own_problems() const;
+    // What the statistic itself has to say under Problems.
+    std::vector<Problem> own_problems() const;
 
 private:
     bool bound() const;
@@ -125,10 +130,9 @@ private:
     bool started_twice_ = false;
 };
 
-// A "Problems" table: one row per message ("<kind>: <text>": preference
-// errors, warnings), then one per kind of anomaly with its count and first
-// occurrence; the kind in the first column, the text in the last.
-void write_problems(TableRows& t, const std::vector<std::string>& messages, const AnomalyLog& log);
+// One row per problem given, then one per kind of anomaly with its count and
+// first occurrence; the kind in the first column, the text in the last.
+void write_problems(TableRows& t, std::vector<Problem> problems, const AnomalyLog& log);
 
 // From the epan plugin's dissect_cleanup: fills the tables fed through `edt`.
 void finish_tables(const epan_dissect_t* edt);
@@ -137,9 +141,6 @@ void finish_tables(const epan_dissect_t* edt);
 // outbound packets from local networks to a destination.
 // Milliseconds with three decimals (microseconds, rounded half up).
 std::string ms3(Nanos ns);
-// A non-negative value with `decimals` decimals, or a whole number.
-std::string fixed(double v, int decimals);
-std::string whole(std::uint64_t v);
 
 std::string server_filter(const IpAddress& server, std::uint16_t port);
 std::string destination_filter(const IpAddress& destination, const std::vector<std::string>& local_networks);

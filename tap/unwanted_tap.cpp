@@ -64,18 +64,24 @@ void session_reset(void* p) {
     s->tracker.clear();
 }
 
+// One frame into a tracker: its time always, its policy hits inside the
+// counting window. True: the frame hit a rule.
+bool feed(AlertTracker& tracker, const prefs::Settings& settings, const void* data) {
+    const auto* raw = static_cast<const FrameRecord*>(data);
+    if (!raw) return false;
+    const bool counted = settings.window.contains(raw->frame);
+    tracker.frame_time(raw->frame, raw->time, counted);
+    if (!counted) return false;
+    const FrameRecord* r = record_for(data, settings, &tracker.anomalies_mut());
+    if (!r || r->hits.empty()) return false;
+    const FrameInfo f = r->alert_frame();
+    for (std::uint32_t rule : r->hits) tracker.hit(rule, f);
+    return true;
+}
+
 tap_packet_status session_packet(void* p, packet_info*, epan_dissect_t*, const void* data, tap_flags_t) {
     auto* s = static_cast<Session*>(p);
-    const auto* raw = static_cast<const FrameRecord*>(data);
-    if (!raw) return TAP_PACKET_DONT_REDRAW;
-    const bool counted = s->settings->window.contains(raw->frame);
-    s->tracker.frame_time(raw->frame, raw->time, counted);
-    if (!counted) return TAP_PACKET_DONT_REDRAW;
-    const FrameRecord* r = record_for(data, *s->settings, &s->tracker.anomalies_mut());
-    if (!r || r->hits.empty()) return TAP_PACKET_DONT_REDRAW;
-    const FrameInfo f = r->alert_frame();
-    for (std::uint32_t rule : r->hits) s->tracker.hit(rule, f);
-    return TAP_PACKET_REDRAW;
+    return feed(s->tracker, *s->settings, data) ? TAP_PACKET_REDRAW : TAP_PACKET_DONT_REDRAW;
 }
 
 void session_draw(void* p) {
@@ -189,18 +195,9 @@ constexpr const char* kTableProblems = "Problems";
 constexpr std::size_t kPairsShown = 3;
 
 std::vector<TableColumn> unwanted_columns() {
-    return {{TABLE_ITEM_STRING, "Protocol", "%s", TAP_ALIGN_LEFT},
-            {TABLE_ITEM_STRING, "Severity", "%s", TAP_ALIGN_LEFT},
-            {TABLE_ITEM_STRING, "Category", "%s", TAP_ALIGN_LEFT},
-            {TABLE_ITEM_STRING, "Frames", "%s", TAP_ALIGN_RIGHT},
-            {TABLE_ITEM_STRING, "Bytes", "%s", TAP_ALIGN_RIGHT},
-            {TABLE_ITEM_STRING, "Hosts", "%s", TAP_ALIGN_RIGHT},
-            {TABLE_ITEM_STRING, "Conversations", "%s", TAP_ALIGN_RIGHT},
-            {TABLE_ITEM_STRING, "First seen (UTC)", "%s", TAP_ALIGN_LEFT},
-            {TABLE_ITEM_STRING, "Last seen (UTC)", "%s", TAP_ALIGN_LEFT},
-            {TABLE_ITEM_STRING, "Between", "%s", TAP_ALIGN_LEFT},
-            {TABLE_ITEM_STRING, "Reason", "%s", TAP_ALIGN_LEFT},
-            {TABLE_ITEM_STRING, "Filter", "%s", TAP_ALIGN_LEFT}};
+    return {{"Protocol", kLeft},        {"Severity", kLeft}, {"Category", kLeft},       {"Frames", kRight},
+            {"Bytes", kRight},          {"Hosts", kRight},   {"Conversations", kRight}, {"First seen (UTC)", kLeft},
+            {"Last seen (UTC)", kLeft}, {"Between", kLeft},  {"Reason", kLeft},         {"Filter", kLeft}};
 }
 enum UnwantedCol : std::size_t {
     kProto,
@@ -275,7 +272,7 @@ protected:
             alerts.text(r, kSeverity, to_string(rule.severity));
             alerts.text(r, kCategory, rule.category);
             alerts.count(r, kFrames, a.frames);
-            alerts.number(r, kBytes, whole(a.bytes), 15);
+            alerts.number(r, kBytes, std::to_string(a.bytes), 15);
             std::set<std::string> hosts, pairs;
             std::string between;
             for (const AlertConversation& c : a.conversations) {
@@ -294,28 +291,20 @@ protected:
             alerts.text(r, kReason, rule.reason);
             alerts.text(r, kFilter, alert_filter(rule.protocol));
         }
-        std::vector<std::string> messages = own_problems();
-        if (!settings->window_error.empty()) messages.push_back("error: " + settings->window_error);
+        std::vector<Problem> problems = own_problems();
+        if (!settings->window_error.empty()) problems.push_back({"error", settings->window_error});
         for (auto [kind, list] :
              {std::pair{"error", &settings->policy_errors}, std::pair{"warning", &settings->policy_warnings},
               std::pair{"note", &settings->policy_notes}})
-            for (const std::string& msg : *list) messages.push_back(std::string(kind) + ": " + msg);
-        write_problems(rows(1), messages, tracker.anomalies());
+            for (const std::string& msg : *list) problems.push_back({kind, msg});
+        write_problems(rows(1), std::move(problems), tracker.anomalies());
     }
 };
 
 UnwantedTable g_table;
 
 tap_packet_status table_packet(void* listener, packet_info*, epan_dissect_t* edt, const void* data, tap_flags_t) {
-    const auto* raw = static_cast<const FrameRecord*>(data);
-    if (!g_table.take(listener, edt) || !raw) return TAP_PACKET_DONT_REDRAW;
-    const bool counted = g_table.settings->window.contains(raw->frame);
-    g_table.tracker.frame_time(raw->frame, raw->time, counted);
-    if (!counted) return TAP_PACKET_DONT_REDRAW;
-    const FrameRecord* r = record_for(data, *g_table.settings, &g_table.tracker.anomalies_mut());
-    if (!r || r->hits.empty()) return TAP_PACKET_DONT_REDRAW;
-    const FrameInfo f = r->alert_frame();
-    for (std::uint32_t rule : r->hits) g_table.tracker.hit(rule, f);
+    if (g_table.take(listener, edt)) feed(g_table.tracker, *g_table.settings, data);
     return TAP_PACKET_DONT_REDRAW;
 }
 

@@ -455,14 +455,17 @@ HandshakeReport HandshakeTracker::report() const {
         if (h.has_syn) ++r.syn_seen;
         if (h.syn_count > 1) r.syn_retransmissions += h.syn_count - 1;
         if (h.synack_count > 1) r.synack_retransmissions += h.synack_count - 1;
-        if (h.retried()) ++r.retried;
         const ServerKey key{h.server, h.server_port};
         const auto [it, added] = index.try_emplace(key, static_cast<std::uint32_t>(servers.size()));
-        if (added) servers.push_back(ServerReport{key, 0, {}, {}, {}, {}});
+        if (added) servers.push_back(ServerReport{key, 0, {}, 0, {}, {}, {}, {}});
         const std::uint32_t si = it->second;
         ServerReport& s = servers[si];
         ++s.connections;
         ++s.outcomes[oi];
+        if (h.retried()) {
+            ++r.retried;
+            ++s.retried;
+        }
         if (h.negative_time()) {
             ++r.negative_time;
             continue;
@@ -480,7 +483,9 @@ HandshakeReport HandshakeTracker::report() const {
             rtt.push_back(h.rtt());
             s_rtt.push_back({si, h.rtt()});
             r.histogram.add(h.rtt());
-            ++r.network_leg[static_cast<std::size_t>(h.network_leg())];
+            const auto leg = static_cast<std::size_t>(h.network_leg());
+            ++r.network_leg[leg];
+            ++s.network_leg[leg];
         }
     }
     r.rtt = summarize(rtt);

@@ -185,6 +185,28 @@ TEST(Handshake, ServerSideCaptureMarksClientLeg) {
     EXPECT_EQ(f.only().network_leg(), NetworkLeg::client_leg);
 }
 
+TEST(Handshake, ServerReportCountsRetriesAndNetworkLegs) {
+    Feed f;
+    f.seg(0, true, syn, 100, 0, 0);  // retried, server leg 150 ms: the network path
+    f.seg(0, true, syn, 100, 0, 1000 * MS);
+    f.seg(0, false, syn | ack, 900, 101, 1150 * MS);
+    f.seg(0, true, ack, 101, 901, 1150 * MS + 50'000);
+    f.seg(1, true, syn, 1, 0, 2000 * MS, 0, 40001);  // client leg 40 ms: the network path
+    f.seg(1, false, syn | ack, 9, 2, 2000 * MS + 30'000, 0, 40001);
+    f.seg(1, true, ack, 2, 10, 2040 * MS + 30'000, 0, 40001);
+    f.seg(2, true, syn, 5, 0, 3000 * MS, 0, 40002);  // unanswered: no leg
+    const HandshakeReport r = f.t.report();
+    ASSERT_EQ(r.servers.size(), 1u);
+    const ServerReport& s = r.servers[0];
+    EXPECT_EQ(s.connections, 3u);
+    EXPECT_EQ(s.retried, 1u);
+    EXPECT_EQ(s.retried, r.retried);
+    EXPECT_EQ(s.network_leg[static_cast<std::size_t>(NetworkLeg::server_leg)], 1u);
+    EXPECT_EQ(s.network_leg[static_cast<std::size_t>(NetworkLeg::client_leg)], 1u);
+    EXPECT_EQ(s.network_leg[static_cast<std::size_t>(NetworkLeg::unclear)], 0u);
+    EXPECT_EQ(s.network_leg, r.network_leg);
+}
+
 TEST(Handshake, JsonAndCsvAreProduced) {
     Feed f;
     f.seg(0, true, syn, 100, 0, 0);

@@ -97,6 +97,8 @@ struct ServerReport {
     ServerKey key;
     std::uint64_t connections = 0;
     std::array<std::uint64_t, kOutcomeCount> outcomes{};
+    std::uint64_t retried = 0;                   // handshakes with a retransmitted SYN or SYN/ACK
+    std::array<std::uint64_t, 3> network_leg{};  // as HandshakeReport's, this server's handshakes
     Summary rtt, server_leg, client_leg;
 };
 
