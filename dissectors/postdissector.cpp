@@ -160,6 +160,68 @@ void show_hits(const FrameRecord& r, tvbuff_t* tvb, packet_info* pinfo, proto_tr
     }
 }
 
+// The frame's TCP and UDP headers from their taps, for the trackers that
+// read them (TcpSegment as the Handshake RTT statistic has always read the
+// tcp tap), and its bytes.
+// Wireshark's tap data can be fetched only while the frame is dissected (not
+// once its taps run): the producer keeps the pointers, the conversion waits
+// until a statistic asks.
+struct LoadContext {
+    const packet_info* pinfo = nullptr;
+    tvbuff_t* tvb = nullptr;
+    std::vector<const tcp_info_t*> tcp;
+    std::vector<const e_udphdr*> udp;
+    void fetch() {
+        tcp.clear();
+        udp.clear();
+        for (int i = 0;; ++i) {
+            const auto* th = tapped<tcp_info_t>(g_ids.tcp_tap, i);
+            if (!th) break;
+            tcp.push_back(th);
+        }
+        for (int i = 0;; ++i) {
+            const auto* uh = tapped<e_udphdr>(g_ids.udp_tap, i);
+            if (!uh) break;
+            udp.push_back(uh);
+        }
+    }
+};
+
+void load_transport(const void* context, FrameRecord::Transport* out) {
+    const auto* c = static_cast<const LoadContext*>(context);
+    const packet_info* pinfo = c->pinfo;
+    const Nanos time = ws::to_nanos(pinfo->abs_ts);
+    for (const tcp_info_t* th : c->tcp) {
+        TcpSegment& seg = out->tcp.emplace_back();
+        seg.stream = th->th_stream;
+        seg.frame = pinfo->num;
+        seg.time = time;
+        seg.src = ws::to_ip(th->ip_src);
+        seg.dst = ws::to_ip(th->ip_dst);
+        seg.sport = th->th_sport;
+        seg.dport = th->th_dport;
+        seg.flags = th->th_flags;
+        seg.seq = th->th_rawseq;
+        seg.ack = th->th_rawack;
+        seg.seglen = th->th_have_seglen ? th->th_seglen : 0;
+        out->tcp_header_len.push_back(th->th_hlen);
+    }
+    for (const e_udphdr* uh : c->udp) {
+        FrameRecord::Udp& u = out->udp.emplace_back();
+        u.datagram.frame = pinfo->num;
+        u.datagram.time = time;
+        u.datagram.src = ws::to_ip(uh->ip_src);
+        u.datagram.dst = ws::to_ip(uh->ip_dst);
+        u.datagram.sport = uh->uh_sport;
+        u.datagram.dport = uh->uh_dport;
+        u.datagram.length = uh->uh_ulen >= 8 ? uh->uh_ulen - 8u : 0;
+        u.checksum = uh->uh_sum;
+    }
+    const std::string_view bytes = ws::frame_bytes(c->tvb);
+    out->bytes = reinterpret_cast<const std::uint8_t*>(bytes.data());
+    out->captured = bytes.size();
+}
+
 int dissect(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) {
     const bool listened = have_tap_listener(prefs::triage_tap());
     if (g_ids.expert_tap <= 0) g_ids.expert_tap = find_tap_id("expert");  // registered after our handoff
@@ -183,6 +245,11 @@ int dissect(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) {
     r.inner_sport = static_cast<std::uint16_t>(pinfo->srcport);
     r.inner_dport = static_cast<std::uint16_t>(pinfo->destport);
     r.hits.clear();
+    static LoadContext load;
+    load.pinfo = pinfo;
+    load.tvb = tvb;
+    if (listened) load.fetch();
+    r.set_transport_loader(load_transport, &load);
     policy_hits(pinfo, tvb, &r);
 
     if (!r.hits.empty() && (tree || expert)) show_hits(r, tvb, pinfo, tree);

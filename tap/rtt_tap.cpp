@@ -12,59 +12,92 @@
 #include "tap/cli_forms.hpp"
 #include "tap/table_stat.hpp"
 #include "tap/taps.hpp"
+#include "triage/frame_record.hpp"
 #include "triage/handshake_tracker.hpp"
+#include "triage/json_writer.hpp"
+#include "triage/secure_handshake.hpp"
 
 namespace triage::tap {
 namespace {
 
-bool to_segment(const packet_info* pinfo, const void* data, TcpSegment* seg) {
-    const auto* th = static_cast<const tcp_info_t*>(data);
-    if (!th) return false;
-    seg->stream = th->th_stream;
-    seg->frame = pinfo->num;
-    seg->time = ws::to_nanos(pinfo->abs_ts);
-    seg->src = ws::to_ip(th->ip_src);
-    seg->dst = ws::to_ip(th->ip_dst);
-    seg->sport = th->th_sport;
-    seg->dport = th->th_dport;
-    seg->flags = th->th_flags;
-    seg->seq = th->th_rawseq;
-    seg->ack = th->th_rawack;
-    seg->seglen = th->th_have_seglen ? th->th_seglen : 0;
-    return true;
+// The three trackers of one statistic's run, fed from the producer's record:
+// TCP from every TCP header of the frame, TLS from the same segments' bytes,
+// QUIC from every UDP datagram's.
+struct Trackers {
+    HandshakeTracker tcp;
+    TlsTracker tls;
+    QuicTracker quic;
+    void reset(const FrameWindow& w) {
+        tcp.clear();
+        tls.clear();
+        quic.clear();
+        tcp.set_window(w);
+        tls.set_window(w);
+        quic.set_window(w);
+    }
+};
+
+struct NoUpdate {
+    template <typename... A>
+    void operator()(const A&...) const {}
+};
+
+template <typename OnTcp = NoUpdate, typename OnTls = NoUpdate, typename OnQuic = NoUpdate>
+bool feed(Trackers& t, const void* data, OnTcp on_tcp = {}, OnTls on_tls = {}, OnQuic on_quic = {}) {
+    const auto* r = static_cast<const FrameRecord*>(data);
+    if (!r) return false;
+    const FrameRecord::Transport& x = r->transport_headers();
+    for (std::size_t i = 0; i < x.tcp.size(); ++i) {
+        on_tcp(t.tcp.add(x.tcp[i]), x.tcp[i]);
+        on_tls(t.tls.add(x.tcp[i], r->tcp_payload(i)));
+    }
+    for (std::size_t i = 0; i < x.udp.size(); ++i) on_quic(t.quic.add(x.udp[i].datagram, r->udp_payload(i)));
+    return !x.tcp.empty() || !x.udp.empty();
+}
+
+// The "tls" and "quic" members of the JSON, after the TCP ones.
+std::function<void(JsonWriter&)> secure_members(const Trackers& t) {
+    return [&t](JsonWriter& w) {
+        w.set_compact_depth(3);  // one line per TLS/QUIC connection and server
+        w.key("tls");
+        write_tls_json(t.tls, w);
+        w.key("quic");
+        write_quic_json(t.quic, w);
+    };
 }
 
 // ---- json / csv (tshark) ---------------------------------------------------
 struct Session {
     std::string form;
-    HandshakeTracker tracker;
+    FrameWindow window;
+    Trackers t;
 };
 
 void session_reset(void* p) {
     auto* s = static_cast<Session*>(p);
-    s->tracker.clear();
-    s->tracker.set_window(prefs::snapshot()->window);
+    s->t.reset(s->window);
 }
 
-tap_packet_status session_packet(void* p, packet_info* pinfo, epan_dissect_t*, const void* data, tap_flags_t) {
-    TcpSegment seg;
-    if (!to_segment(pinfo, data, &seg)) return TAP_PACKET_DONT_REDRAW;
-    static_cast<Session*>(p)->tracker.add(seg);
-    return TAP_PACKET_REDRAW;
+tap_packet_status session_packet(void* p, packet_info*, epan_dissect_t*, const void* data, tap_flags_t) {
+    return feed(static_cast<Session*>(p)->t, data) ? TAP_PACKET_REDRAW : TAP_PACKET_DONT_REDRAW;
 }
 
 void session_draw(void* p) {
     auto* s = static_cast<Session*>(p);
     const auto to_stdout = [](std::string_view chunk) { std::fwrite(chunk.data(), 1, chunk.size(), stdout); };
     if (s->form == "json")
-        handshake_json(s->tracker, to_stdout);
+        handshake_json(s->t.tcp, to_stdout, secure_members(s->t));
+    else if (s->form == "tls_csv")
+        tls_csv(s->t.tls, to_stdout);
+    else if (s->form == "quic_csv")
+        quic_csv(s->t.quic, to_stdout);
     else
-        handshake_csv(s->tracker, to_stdout);
+        handshake_csv(s->t.tcp, to_stdout);
     std::fflush(stdout);
     // One line for all handshakes with negative times; they are listed in "anomalies".
     std::uint64_t negative = 0;
     Handshake first;
-    for (const Handshake& h : s->tracker.handshakes())
+    for (const Handshake& h : s->t.tcp.handshakes())
         if (h.negative_time() && negative++ == 0) first = h;
     if (negative)
         std::fprintf(stderr,
@@ -72,7 +105,7 @@ void session_draw(void* p) {
                      "frames %u..%u); reported as anomalies, not in the statistics\n",
                      static_cast<unsigned long long>(negative), negative == 1 ? "" : "s", first.stream,
                      first.first_syn_frame, first.ack_frame);
-    warn_anomalies("triage_rtt", s->tracker.anomalies());
+    warn_anomalies("triage_rtt", s->t.tcp.anomalies());
 }
 
 void session_finish(void* p) {
@@ -82,9 +115,9 @@ void session_finish(void* p) {
 std::string start_session(const StatArg& arg) {
     const auto settings = prefs::snapshot();
     if (!settings->window_error.empty()) return "triage_rtt: " + settings->window_error;
-    auto* s = new Session{arg.form, {}};
-    s->tracker.set_window(settings->window);
-    std::string err = attach("tcp", s, arg.filter, TL_REQUIRES_NOTHING, ws::guard<session_reset>,
+    auto* s = new Session{arg.form, settings->window, {}};
+    s->t.reset(s->window);
+    std::string err = attach("triage", s, arg.filter, TL_REQUIRES_NOTHING, ws::guard<session_reset>,
                              ws::guard<session_packet>, ws::guard<session_draw>, ws::guard<session_finish>);
     if (!err.empty()) {
         delete s;
@@ -111,9 +144,25 @@ constexpr const char* kAnomalies = "Anomalies: negative time";
 constexpr std::size_t kTreeServers = 500;
 constexpr const char* kOtherServers = "Other servers (all servers: -z triage_rtt,json)";
 
+// TLS and QUIC: counts per outcome, the legs' averages, a histogram (all
+// servers: the JSON form).
+constexpr const char* kTls = "TLS handshakes";
+constexpr const char* kTlsServerLeg = "TLS server leg: ClientHello to ServerHello (ms)";
+constexpr const char* kTlsHandshake = "TLS handshake: ClientHello to client Finished (ms)";
+constexpr const char* kTlsHistogram = "TLS handshake histogram (connections)";
+constexpr const char* kTlsRetried = "TLS HelloRetryRequest";
+constexpr const char* kQuic = "QUIC handshakes";
+constexpr const char* kQuicRtt = "QUIC RTT (ms)";
+constexpr const char* kQuicServerLeg = "QUIC server leg: client Initial to server Initial (ms)";
+constexpr const char* kQuicClientLeg = "QUIC client leg: server flight to client Handshake (ms)";
+constexpr const char* kQuicHistogram = "QUIC RTT histogram (connections)";
+constexpr const char* kQuicRetried = "QUIC Retry";
+constexpr const char* kQuicZeroRtt = "QUIC 0-RTT (completed handshakes)";
+
 struct TreeState {
-    HandshakeTracker tracker;
+    Trackers t;
     int handshakes = 0, histogram = 0, servers = 0;
+    int tls = 0, tls_histogram = 0, quic = 0, quic_histogram = 0;
     // Per server node (and the "other servers" node): handshakes in each
     // outcome; a zero count gets no node.
     struct ServerNode {
@@ -130,7 +179,7 @@ TreeStates<TreeState> g_trees;
 
 void tree_init(stats_tree* st) {
     auto state = std::make_unique<TreeState>();
-    state->tracker.set_window(prefs::snapshot()->window);
+    state->t.reset(prefs::snapshot()->window);
     state->handshakes = stats_tree_create_node(st, kHandshakes, 0, STAT_DT_INT, TRUE);
     for (std::size_t i = 0; i < kOutcomeCount; ++i)
         stats_tree_create_node(st, to_string(static_cast<Outcome>(i)), state->handshakes, STAT_DT_INT, FALSE);
@@ -144,6 +193,26 @@ void tree_init(stats_tree* st) {
     state->servers = stats_tree_create_node(st, kServers, 0, STAT_DT_INT, TRUE);
     state->other.name = kOtherServers;
     state->other.id = -1;
+    state->tls = stats_tree_create_node(st, kTls, 0, STAT_DT_INT, TRUE);
+    for (std::size_t i = 0; i < kTlsOutcomeCount; ++i)
+        stats_tree_create_node(st, to_string(static_cast<TlsOutcome>(i)), state->tls, STAT_DT_INT, FALSE);
+    stats_tree_create_node(st, kTlsRetried, 0, STAT_DT_INT, FALSE);
+    stats_tree_create_node(st, kTlsServerLeg, 0, STAT_DT_FLOAT, FALSE);
+    stats_tree_create_node(st, kTlsHandshake, 0, STAT_DT_FLOAT, FALSE);
+    state->tls_histogram = stats_tree_create_node(st, kTlsHistogram, 0, STAT_DT_INT, TRUE);
+    for (std::size_t i = 0; i < kBuckets.size(); ++i)
+        stats_tree_create_node(st, kBuckets.label(i).c_str(), state->tls_histogram, STAT_DT_INT, FALSE);
+    state->quic = stats_tree_create_node(st, kQuic, 0, STAT_DT_INT, TRUE);
+    for (std::size_t i = 0; i < kQuicOutcomeCount; ++i)
+        stats_tree_create_node(st, to_string(static_cast<QuicOutcome>(i)), state->quic, STAT_DT_INT, FALSE);
+    stats_tree_create_node(st, kQuicRetried, 0, STAT_DT_INT, FALSE);
+    stats_tree_create_node(st, kQuicZeroRtt, 0, STAT_DT_INT, FALSE);
+    stats_tree_create_node(st, kQuicRtt, 0, STAT_DT_FLOAT, FALSE);
+    stats_tree_create_node(st, kQuicServerLeg, 0, STAT_DT_FLOAT, FALSE);
+    stats_tree_create_node(st, kQuicClientLeg, 0, STAT_DT_FLOAT, FALSE);
+    state->quic_histogram = stats_tree_create_node(st, kQuicHistogram, 0, STAT_DT_INT, TRUE);
+    for (std::size_t i = 0; i < kBuckets.size(); ++i)
+        stats_tree_create_node(st, kBuckets.label(i).c_str(), state->quic_histogram, STAT_DT_INT, FALSE);
     g_trees.put(st, std::move(state));
 }
 
@@ -171,13 +240,8 @@ TreeState::ServerNode& server_node(stats_tree* st, TreeState& s, const Handshake
     return n;
 }
 
-tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t*, const void* data, tap_flags_t) {
-    TreeState* state = g_trees.find(st);
-    TcpSegment seg;
-    if (!state || !to_segment(pinfo, data, &seg)) return TAP_PACKET_DONT_REDRAW;
-    TreeState& s = *state;
-    const HandshakeUpdate up = s.tracker.add(seg);
-    if (!up.handshake) return TAP_PACKET_DONT_REDRAW;
+void tree_tcp(stats_tree* st, TreeState& s, const HandshakeUpdate& up, const TcpSegment& seg) {
+    if (!up.handshake) return;
     const Handshake& h = *up.handshake;
     TreeState::ServerNode& server = server_node(st, s, h);
     if (up.is_new) {
@@ -188,7 +252,7 @@ tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t
     if (up.before != up.after || up.is_new) {
         for (Outcome o : {up.before, up.after})
             stats_tree_manip_node_int(MN_SET, st, to_string(o), s.handshakes, FALSE,
-                                      static_cast<gint>(s.tracker.outcome_count(o)));
+                                      static_cast<gint>(s.t.tcp.outcome_count(o)));
         const auto b = static_cast<std::size_t>(up.before), a = static_cast<std::size_t>(up.after);
         if (!up.is_new) --server.count[b];
         ++server.count[a];
@@ -210,7 +274,56 @@ tap_packet_status tree_packet(stats_tree* st, packet_info* pinfo, epan_dissect_t
     } else if (h.ack_seen && up.before != up.after && h.negative_time()) {
         tick_stat_node(st, kAnomalies, 0, FALSE);
     }
-    return TAP_PACKET_REDRAW;
+}
+
+// The outcome counts of a TLS or QUIC update (a handshake moves from one to another).
+template <typename Update, typename Tracker>
+void tree_outcomes(stats_tree* st, const char* name, int parent, const Update& up, const Tracker& t) {
+    if (up.is_new) tick_stat_node(st, name, 0, TRUE);
+    if (up.before != up.after || up.is_new)
+        for (auto o : {up.before, up.after})
+            stats_tree_manip_node_int(MN_SET, st, to_string(o), parent, FALSE, static_cast<gint>(t.outcome_count(o)));
+}
+
+void tree_tls(stats_tree* st, TreeState& s, const TlsUpdate& up) {
+    if (!up.handshake || up.handshake->context) return;
+    const TlsHandshake& h = *up.handshake;
+    tree_outcomes(st, kTls, s.tls, up, s.t.tls);
+    if (h.negative_time()) return;
+    if (up.before == TlsOutcome::no_server_hello && h.server_hello_seen) {
+        avg_stat_node_add_value_float(st, kTlsServerLeg, 0, FALSE, ms(h.server_leg()));
+        if (h.retried()) tick_stat_node(st, kTlsRetried, 0, FALSE);
+    }
+    if (up.measured_now) {
+        avg_stat_node_add_value_float(st, kTlsHandshake, 0, FALSE, ms(h.handshake()));
+        tick_stat_node(st, kTlsHistogram, 0, TRUE);
+        tick_stat_node(st, kBuckets.label(kBuckets.bucket_of(h.handshake())).c_str(), s.tls_histogram, FALSE);
+    }
+}
+
+void tree_quic(stats_tree* st, TreeState& s, const QuicUpdate& up) {
+    if (!up.handshake || up.handshake->context) return;
+    const QuicHandshake& h = *up.handshake;
+    tree_outcomes(st, kQuic, s.quic, up, s.t.quic);
+    if (up.before != up.after && up.after == QuicOutcome::retry) tick_stat_node(st, kQuicRetried, 0, FALSE);
+    if (up.measured_now && !h.negative_time()) {
+        if (h.zero_rtt) tick_stat_node(st, kQuicZeroRtt, 0, FALSE);
+        avg_stat_node_add_value_float(st, kQuicRtt, 0, FALSE, ms(h.rtt()));
+        avg_stat_node_add_value_float(st, kQuicServerLeg, 0, FALSE, ms(h.server_leg()));
+        avg_stat_node_add_value_float(st, kQuicClientLeg, 0, FALSE, ms(h.client_leg()));
+        tick_stat_node(st, kQuicHistogram, 0, TRUE);
+        tick_stat_node(st, kBuckets.label(kBuckets.bucket_of(h.rtt())).c_str(), s.quic_histogram, FALSE);
+    }
+}
+
+tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, const void* data, tap_flags_t) {
+    TreeState* state = g_trees.find(st);
+    if (!state) return TAP_PACKET_DONT_REDRAW;
+    TreeState& s = *state;
+    const bool any = feed(
+        s.t, data, [&](const HandshakeUpdate& up, const TcpSegment& seg) { tree_tcp(st, s, up, seg); },
+        [&](const TlsUpdate& up) { tree_tls(st, s, up); }, [&](const QuicUpdate& up) { tree_quic(st, s, up); });
+    return any ? TAP_PACKET_REDRAW : TAP_PACKET_DONT_REDRAW;
 }
 
 // ---- table (the GUI's sortable percentiles, -z triage_rtt,table) ----------------
@@ -268,21 +381,20 @@ std::string bucket_label(const LogHistogram& h, std::size_t i) {
 class RttTable final : public TableStat {
 public:
     RttTable()
-        : TableStat("triage_rtt,table", "Triage Handshake RTT", "tcp", rtt_columns(),
+        : TableStat("triage_rtt,table", "Triage Handshake RTT", "triage", rtt_columns(),
                     {kOverall, kPerServer, kHistogramTable, kProblems}) {}
-    HandshakeTracker tracker;
+    Trackers t;
     std::string window_error;
 
 protected:
     void restart() override {
         const auto settings = prefs::snapshot();
-        tracker.clear();
-        tracker.set_window(settings->window);
+        t.reset(settings->window);
         window_error = settings->window_error;
     }
 
     void fill() override {
-        const HandshakeReport rep = tracker.report();
+        const HandshakeReport rep = t.tcp.report();
         TableRows& all = rows(0);
         const std::size_t r = all.row(kOverall);
         all.text(r, 0, kOverall);
@@ -312,7 +424,7 @@ protected:
             problems.push_back(
                 {"negative_time", std::to_string(rep.negative_time) +
                                       " handshakes whose timestamps go backwards (not in the statistics)"});
-        write_problems(rows(3), std::move(problems), tracker.anomalies());
+        write_problems(rows(3), std::move(problems), t.tcp.anomalies());
     }
 
 private:
@@ -335,19 +447,18 @@ private:
 
 RttTable g_table;
 
-tap_packet_status table_packet(void* listener, packet_info* pinfo, epan_dissect_t* edt, const void* data, tap_flags_t) {
-    TcpSegment seg;
-    if (!g_table.take(listener, edt) || !to_segment(pinfo, data, &seg)) return TAP_PACKET_DONT_REDRAW;
-    g_table.tracker.add(seg);
+tap_packet_status table_packet(void* listener, packet_info*, epan_dissect_t* edt, const void* data, tap_flags_t) {
+    if (g_table.take(listener, edt)) feed(g_table.t, data);
     return TAP_PACKET_DONT_REDRAW;
 }
 
-CliStat g_cli{"triage_rtt", "Triage Handshake RTT", {"tree", "json", "csv", "table"}, start_session};
+CliStat g_cli{"triage_rtt", "Triage Handshake RTT", {"tree", "json", "csv", "tls_csv", "quic_csv", "table"},
+             start_session};
 
 }  // namespace
 
 void register_rtt() {
-    stats_tree_register_plugin("tcp", "triage_rtt", TRIAGE_MENU("Handshake RTT"),
+    stats_tree_register_plugin("triage", "triage_rtt", TRIAGE_MENU("Handshake RTT"),
                                TL_REQUIRES_NOTHING | (ST_SORT_COL_NAME << ST_FLG_SRTCOL_SHIFT), ws::guard<tree_packet>,
                                ws::guard<tree_init>, ws::guard<tree_cleanup>);
     register_cli(&g_cli);

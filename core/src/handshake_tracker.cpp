@@ -527,19 +527,24 @@ HandshakeReport HandshakeTracker::report() const {
 }
 
 namespace {
-void write_handshake_json(const HandshakeTracker& t, JsonWriter& w);
+void write_handshake_json(const HandshakeTracker& t, JsonWriter& w, const std::function<void(JsonWriter&)>& extra);
 }  // namespace
 
 std::string handshake_json(const HandshakeTracker& t, int indent) {
     JsonWriter w(indent);
-    write_handshake_json(t, w);
+    write_handshake_json(t, w, nullptr);
     return w.take();
 }
 
 void handshake_json(const HandshakeTracker& t, const std::function<void(std::string_view)>& sink) {
+    handshake_json(t, sink, nullptr);
+}
+
+void handshake_json(const HandshakeTracker& t, const std::function<void(std::string_view)>& sink,
+                    const std::function<void(JsonWriter&)>& extra) {
     JsonWriter w(2, sink);
     w.set_compact_depth(2);  // one line per connection, server and anomaly
-    write_handshake_json(t, w);
+    write_handshake_json(t, w, extra);
     w.finish();
 }
 
@@ -600,7 +605,7 @@ bool started_before(const Handshake& h, const FrameWindow& win) {
     return h.synack_seen && h.synack_frame < win.first;
 }
 
-void write_handshake_json(const HandshakeTracker& t, JsonWriter& w) {
+void write_handshake_json(const HandshakeTracker& t, JsonWriter& w, const std::function<void(JsonWriter&)>& extra) {
     const HandshakeReport r = t.report();
     w.begin_object();
     w.key("summary").begin_object();
@@ -676,6 +681,7 @@ void write_handshake_json(const HandshakeTracker& t, JsonWriter& w) {
             if (h.context && started_before(h, win)) write_connection(w, h);
         w.end_array();
     }
+    if (extra) extra(w);
     w.end_object();
 }
 }  // namespace

@@ -156,7 +156,8 @@ def ring_vs_whole(tshark, source, packets, context, tmp_path):
 
 # Cut inside handshakes and FTP sessions (the example has both), in files smaller than the context.
 @pytest.mark.parametrize("capture,packets,context", [
-    ("EXAMPLE", 5, 50), ("EXAMPLE", 37, 20), ("zeek_ftp_ipv6.pcap", 7, 100), ("cs_http_espn.pcapng", 113, 500)])
+    ("EXAMPLE", 5, 50), ("EXAMPLE", 37, 20), ("zeek_ftp_ipv6.pcap", 7, 100), ("cs_http_espn.pcapng", 113, 500),
+    ("ndpi_reddit.pcap", 97, 400), ("zeek_quic_win11_firefox_google.pcap", 3, 20)])
 def test_ring_equals_one_run_over_the_whole(tshark, tmp_path, capture, packets, context):
     from conftest import EXAMPLE
     source = EXAMPLE if capture == "EXAMPLE" else shared_capture(capture)
@@ -164,7 +165,9 @@ def test_ring_equals_one_run_over_the_whole(tshark, tmp_path, capture, packets, 
     assert files > 1
     for k in ("rtt", "unwanted", "egress"):
         assert normalized(batch[k]) == normalized(single[k]), k
-    assert single["rtt"]["summary"]["connections"] > 0
+    rtt = single["rtt"]
+    assert rtt["summary"]["connections"] + rtt["tls"]["summary"]["connections"] + \
+        rtt["quic"]["summary"]["connections"] > 0
 
 
 def test_ring_reports_handshakes_longer_than_the_context(tshark, tmp_path):

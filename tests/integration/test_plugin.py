@@ -6,7 +6,7 @@ import pytest
 
 from conftest import EXAMPLE, read_error_exit, shared_capture, tree_title
 
-STATS = {"triage_rtt": ["tree", "json", "csv", "table"], "triage_unwanted": ["tree", "json", "table"],
+STATS = {"triage_rtt": ["tree", "json", "csv", "tls_csv", "quic_csv", "table"], "triage_unwanted": ["tree", "json", "table"],
          "triage_egress": ["tree", "json", "csv", "table"]}
 
 

@@ -8,7 +8,9 @@
 
 #include "triage/alert_tracker.hpp"
 #include "triage/egress_tracker.hpp"
+#include "triage/handshake_tracker.hpp"
 #include "triage/ip_address.hpp"
+#include "triage/secure_handshake.hpp"
 #include "triage/stats.hpp"
 
 namespace triage {
@@ -41,6 +43,54 @@ struct FrameRecord {
 
     bool has_ip() const { return !outer_src.empty(); }
 
+    // Every TCP and UDP header of the frame (tunnels carry several), in
+    // dissection order, and the frame's captured bytes: loaded on first use
+    // (only the Handshake RTT statistic reads them), valid while the frame's
+    // taps run.
+    struct Udp {
+        UdpDatagram datagram;
+        std::uint16_t checksum = 0;
+    };
+    struct Transport {
+        std::vector<TcpSegment> tcp;
+        std::vector<std::uint8_t> tcp_header_len;  // parallel to tcp
+        std::vector<Udp> udp;
+        const std::uint8_t* bytes = nullptr;
+        std::size_t captured = 0;
+    };
+    using Loader = void (*)(const void* context, Transport* out);
+    void set_transport_loader(Loader load, const void* context) {
+        load_ = load;
+        load_context_ = context;
+        loaded_ = false;
+    }
+    const Transport& transport_headers() const {
+        if (!loaded_) {
+            transport_.tcp.clear();
+            transport_.tcp_header_len.clear();
+            transport_.udp.clear();
+            transport_.bytes = nullptr;
+            transport_.captured = 0;
+            if (load_) load_(load_context_, &transport_);
+            loaded_ = true;
+        }
+        return transport_;
+    }
+    PayloadRef tcp_payload(std::size_t i) const {
+        PayloadRef r;
+        r.frame = transport_.bytes;
+        r.captured = transport_.captured;
+        r.header_len = transport_.tcp_header_len[i];
+        return r;
+    }
+    PayloadRef udp_payload(std::size_t i) const {
+        PayloadRef r;
+        r.frame = transport_.bytes;
+        r.captured = transport_.captured;
+        r.checksum = transport_.udp[i].checksum;
+        return r;
+    }
+
     EgressFrame egress() const {
         EgressFrame f;
         f.frame = frame;
@@ -67,6 +117,12 @@ struct FrameRecord {
         f.frame_len = frame_len;
         return f;
     }
+
+private:
+    Loader load_ = nullptr;
+    const void* load_context_ = nullptr;
+    mutable bool loaded_ = false;
+    mutable Transport transport_;
 };
 
 }  // namespace triage

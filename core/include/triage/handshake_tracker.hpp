@@ -225,5 +225,9 @@ std::string handshake_csv(const HandshakeTracker& t);
 // Streaming forms: the text goes to `sink` in chunks.
 void handshake_json(const HandshakeTracker& t, const std::function<void(std::string_view)>& sink);
 void handshake_csv(const HandshakeTracker& t, const std::function<void(std::string_view)>& sink);
+// With more members written by `extra` before the object closes.
+class JsonWriter;
+void handshake_json(const HandshakeTracker& t, const std::function<void(std::string_view)>& sink,
+                    const std::function<void(JsonWriter&)>& extra);
 
 }  // namespace triage
