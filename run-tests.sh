@@ -62,10 +62,10 @@ stamp
 
 echo "== 5. fuzzing (libFuzzer, ${TRIAGE_FUZZ_SECONDS:-30} s per target)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DTRIAGE_FUZZ=ON -DTRIAGE_BUILD_PLUGIN=OFF -DTRIAGE_BUILD_TESTS=ON >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzz_parsers fuzz_trackers
+cmake --build build-fuzz -j"$jobs" --target fuzz_parsers fuzz_trackers fuzz_wire
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-for t in parsers trackers; do
+for t in parsers trackers wire; do
     mkdir -p "$work/$t"
     cp fuzz/corpus/$t/* "$work/$t/"
     build-fuzz/fuzz/fuzz_$t -max_total_time="${TRIAGE_FUZZ_SECONDS:-30}" -artifact_prefix="$work/" \
