@@ -17,7 +17,7 @@ expert_field ei_low = EI_INIT, ei_medium = EI_INIT, ei_high = EI_INIT, ei_critic
 // looked up at handoff (they register before any plugin's handoff).
 struct Ids {
     int ip_tap = -1, ipv6_tap = -1, tcp_tap = -1, udp_tap = -1, rpc_tap = -1, expert_tap = -1;
-    int proto_ip = -1, proto_ipv6 = -1, proto_http = -1;
+    int proto_ip = -1, proto_ipv6 = -1, proto_http = -1, proto_icmp = -1, proto_icmpv6 = -1;
 };
 Ids g_ids;
 
@@ -217,6 +217,13 @@ void load_transport(const void* context, FrameRecord::Transport* out) {
         u.datagram.length = uh->uh_ulen >= 8 ? uh->uh_ulen - 8u : 0;
         u.checksum = uh->uh_sum;
     }
+    // An ICMP error quotes the start of the packet it answers: its headers
+    // are not traffic of their own (the TCP handshake tracker has always
+    // seen them, and keeps doing so).
+    for (wmem_list_frame_t* f = wmem_list_head(pinfo->layers); f; f = wmem_list_frame_next(f)) {
+        const int id = GPOINTER_TO_INT(wmem_list_frame_data(f));
+        if (id == g_ids.proto_icmp || id == g_ids.proto_icmpv6) out->quoted = true;
+    }
     const std::string_view bytes = ws::frame_bytes(c->tvb);
     out->bytes = reinterpret_cast<const std::uint8_t*>(bytes.data());
     out->captured = bytes.size();
@@ -304,6 +311,8 @@ void register_handoff() {
     g_ids.proto_ip = proto_get_id_by_filter_name("ip");
     g_ids.proto_ipv6 = proto_get_id_by_filter_name("ipv6");
     g_ids.proto_http = proto_get_id_by_filter_name("http");
+    g_ids.proto_icmp = proto_get_id_by_filter_name("icmp");
+    g_ids.proto_icmpv6 = proto_get_id_by_filter_name("icmpv6");
     dissector_handle_t h = create_dissector_handle(ws::guard<dissect>, prefs::proto_id());
     register_postdissector(h);
 }

@@ -27,6 +27,7 @@ ensure_locale() {  # e.g. de_DE.UTF-8
 BUILD_PACKAGES=(cmake g++ make pkg-config wireshark-dev tshark)
 TEST_PACKAGES=(libgtest-dev python3 python3-pytest python3-pytest-xdist valgrind clang clang-format libclang-rt-14-dev
     locales iproute2 debootstrap                                   # locale tests, network namespaces, chroots
+    openssl ngtcp2-client ngtcp2-server                            # real TLS and QUIC stacks in the namespaces
     wireshark-qt xvfb xdotool imagemagick xclip fonts-dejavu-core  # GUI tests under Xvfb
     chromium                                                       # the HTML report, rendered headless
     dpkg-dev file                                                  # the .deb (dpkg-shlibdeps)

@@ -49,9 +49,10 @@ bool feed(Trackers& t, const void* data, OnTcp on_tcp = {}, OnTls on_tls = {}, O
     const FrameRecord::Transport& x = r->transport_headers();
     for (std::size_t i = 0; i < x.tcp.size(); ++i) {
         on_tcp(t.tcp.add(x.tcp[i]), x.tcp[i]);
-        on_tls(t.tls.add(x.tcp[i], r->tcp_payload(i)));
+        if (!x.quoted) on_tls(t.tls.add(x.tcp[i], r->tcp_payload(i)));
     }
-    for (std::size_t i = 0; i < x.udp.size(); ++i) on_quic(t.quic.add(x.udp[i].datagram, r->udp_payload(i)));
+    if (!x.quoted)
+        for (std::size_t i = 0; i < x.udp.size(); ++i) on_quic(t.quic.add(x.udp[i].datagram, r->udp_payload(i)));
     return !x.tcp.empty() || !x.udp.empty();
 }
 

@@ -106,11 +106,15 @@ def quic_handshakes(rows):
         else:
             if form[0] not in ("1", "True") or not types or types[0] != 0:
                 continue
-            out[fwd] = h = {"first_initial_frame": frame, "server_initial_frame": None, "server_last_frame": None,
-                            "handshake_frame": None, "times": {}}
+            out[fwd] = h = {"first_initial_frame": frame, "initial_frame": frame, "server_initial_frame": None,
+                            "server_last_frame": None, "handshake_frame": None, "retry": False, "times": {}}
             from_client = True
         h["times"][frame] = r["frame.time_epoch"]
-        if not from_client:
+        if not from_client and 3 in types and h["server_initial_frame"] is None and not h["retry"]:
+            h["retry"], h["initial_frame"] = True, None  # the client's next Initial starts the answered attempt
+        elif from_client and 0 in types and h["initial_frame"] is None:
+            h["initial_frame"] = frame
+        elif not from_client:
             if h["handshake_frame"] is None:
                 if h["server_initial_frame"] is None and 0 in types:
                     h["server_initial_frame"] = frame

@@ -55,22 +55,34 @@ def test_tls_matches_tshark_fields(tshark, capture):
         s["connections"]
 
 
+def check_quic(doc, truth):
+    """Every handshake tshark's fields show (from a client Initial), with the same frames and exact legs."""
+    got = {(c["client"], c["client_port"], c["server"], c["server_port"]): c for c in doc["quic"]["connections"]}
+    compared = 0
+    for key, t in truth.items():
+        c = got.get(key)
+        assert c is not None, f"{key}: a QUIC handshake tshark sees, missing from the report"
+        for k in ("first_initial_frame", "initial_frame", "server_initial_frame", "server_last_frame",
+                  "handshake_frame"):
+            assert c[k] == t[k], (key, k, c, t)
+        assert c["retried"] == t["retry"], (key, c, t)
+        times = t["times"]
+        if t["handshake_frame"]:
+            sleg = ms(times[t["initial_frame"]], times[t["server_initial_frame"]])
+            cleg = ms(times[t["server_last_frame"]], times[t["handshake_frame"]])
+            assert exact(c["server_leg_ms"], sleg) and exact(c["client_leg_ms"], cleg), (c, sleg, cleg)
+            assert exact(c["rtt_ms"], sleg + cleg)
+            assert c["outcome"] == "completed"
+            compared += 1
+    return compared
+
+
 @pytest.mark.parametrize("capture", CAPTURES)
 def test_quic_matches_tshark_fields(tshark, capture):
     path = shared_capture(capture)
     doc = tshark.stat_json("triage_rtt", path)
     rows = tshark.fields(path, QUIC_FIELDS, "quic", occurrence="a")
     truth = quic_handshakes(rows)
-    got = {(c["client"], c["client_port"], c["server"], c["server_port"]): c for c in doc["quic"]["connections"]}
-    assert set(got) == set(truth)
-    for key, t in truth.items():
-        c = got[key]
-        for k in ("first_initial_frame", "server_initial_frame", "server_last_frame", "handshake_frame"):
-            assert c[k] == t[k], (key, k, c, t)
-        times = t["times"]
-        if t["handshake_frame"]:
-            sleg = ms(times[t["first_initial_frame"]], times[t["server_initial_frame"]])
-            cleg = ms(times[t["server_last_frame"]], times[t["handshake_frame"]])
-            assert exact(c["server_leg_ms"], sleg) and exact(c["client_leg_ms"], cleg), (c, sleg, cleg)
-            assert exact(c["rtt_ms"], sleg + cleg)
-            assert c["outcome"] == "completed"
+    got = {(c["client"], c["client_port"], c["server"], c["server_port"]) for c in doc["quic"]["connections"]}
+    assert got == set(truth)
+    check_quic(doc, truth)

@@ -57,6 +57,7 @@ struct FrameRecord {
         std::vector<Udp> udp;
         const std::uint8_t* bytes = nullptr;
         std::size_t captured = 0;
+        bool quoted = false;  // an ICMP error: the headers are those it quotes
     };
     using Loader = void (*)(const void* context, Transport* out);
     void set_transport_loader(Loader load, const void* context) {
@@ -71,6 +72,7 @@ struct FrameRecord {
             transport_.udp.clear();
             transport_.bytes = nullptr;
             transport_.captured = 0;
+            transport_.quoted = false;
             if (load_) load_(load_context_, &transport_);
             loaded_ = true;
         }
