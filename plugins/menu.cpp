@@ -1,4 +1,4 @@
-// The Triage menu in Wireshark's menu bar (the plugin menu API): the three
+// The Triage menu in Wireshark's menu bar (the plugin menu API): the five
 // table statistics, and the HTML report of the open capture file written by
 // triage-report with the Triage preferences in force, opened in the desktop's
 // browser. tshark registers the menu too and never shows it.
@@ -190,6 +190,10 @@ void register_menu(int proto) {
                           ws::guard<open_table>, const_cast<char*>("triage_egress,table"));
     ext_menubar_add_entry(m, "Unwanted Protocols", "Protocols the policy forbids: alerts", ws::guard<open_table>,
                           const_cast<char*>("triage_unwanted,table"));
+    ext_menubar_add_entry(m, "TLS Handshakes", "ClientHello to ServerHello and to the client's Finished, per server",
+                          ws::guard<open_table>, const_cast<char*>("triage_tls,table"));
+    ext_menubar_add_entry(m, "QUIC Handshakes", "QUIC handshake legs per server, Retry and Version Negotiation counted",
+                          ws::guard<open_table>, const_cast<char*>("triage_quic,table"));
     ext_menubar_add_separator(m);
     ext_menubar_add_entry(m, "HTML Report of This Capture", "Write triage-report for the open file and open it",
                           ws::guard<write_report>, nullptr);

@@ -453,6 +453,191 @@ tap_packet_status table_packet(void* listener, packet_info*, epan_dissect_t* edt
     return TAP_PACKET_DONT_REDRAW;
 }
 
+// ---- TLS and QUIC tables (-z triage_tls,table, -z triage_quic,table) -------------------
+// The same shape as the TCP table: all servers, per server, the histogram,
+// Problems; the columns are each protocol's outcomes and legs.
+std::vector<TableColumn> secure_columns(std::vector<TableColumn> head, std::initializer_list<const char*> legs) {
+    static std::deque<std::string> names;  // Wireshark keeps the pointers
+    for (const char* leg : legs)
+        for (const char* stat : kStats) {
+            names.push_back(std::string(leg) + " " + stat + " (ms)");
+            head.push_back({names.back().c_str(), kRight});
+        }
+    head.push_back({"Filter", kLeft});
+    return head;
+}
+
+void write_legs(TableRows& t, std::size_t row, std::size_t col, std::initializer_list<const Summary*> legs) {
+    for (const Summary* s : legs)
+        for (Nanos v : {s->p50, s->p90, s->p95, s->p99, s->max}) {
+            t.number(row, col, s->count ? ms3(v) : std::string());
+            ++col;
+        }
+}
+
+template <std::size_t N>
+void write_counts(TableRows& t, std::size_t row, std::size_t col, std::uint64_t connections,
+                  const std::array<std::uint64_t, N>& outcomes, std::uint64_t retried) {
+    t.count(row, col, connections);
+    for (std::size_t i = 0; i < N; ++i) t.count(row, col + 1 + i, outcomes[i]);
+    t.count(row, col + 1 + N, retried);
+}
+
+void write_histogram(TableRows& hist, const LogHistogram& h, std::size_t count_col, std::size_t columns) {
+    for (std::size_t i = 0; i < h.size(); ++i) {
+        const std::string label = bucket_label(h, i);
+        const std::size_t row = hist.row(label);
+        hist.text(row, 0, label);
+        for (std::size_t c = 1; c < columns; ++c) hist.empty(row, c);
+        hist.count(row, count_col, h.count(i));
+    }
+}
+
+// TLS: Server, SNI, Handshakes, 5 outcomes, Retried, 2 legs x 5, Filter.
+constexpr std::size_t kTlsColumns = 2 + 1 + kTlsOutcomeCount + 1 + 10 + 1;
+
+class TlsTable final : public TableStat {
+public:
+    TlsTable()
+        : TableStat("triage_tls,table", "Triage TLS Handshakes", "triage",
+                    secure_columns({{"Server", kLeft},
+                                    {"SNI", kLeft},
+                                    {"Handshakes", kRight},
+                                    {"Completed", kRight},
+                                    {"Alert", kRight},
+                                    {"Reset", kRight},
+                                    {"No ServerHello", kRight},
+                                    {"No client Finished", kRight},
+                                    {"HelloRetryRequest", kRight}},
+                                   {"Server leg", "Handshake"}),
+                    {kOverall, "Per server (address:port, SNI)", "Handshake time histogram (completed handshakes)",
+                     kProblems}) {}
+    TlsTracker tracker;
+    std::string window_error;
+
+protected:
+    void restart() override {
+        const auto settings = prefs::snapshot();
+        tracker.clear();
+        tracker.set_window(settings->window);
+        window_error = settings->window_error;
+    }
+    void fill() override {
+        const TlsReport rep = tracker.report();
+        TableRows& all = rows(0);
+        const std::size_t r = all.row(kOverall);
+        all.text(r, 0, kOverall);
+        all.empty(r, 1);
+        write_counts(all, r, 2, rep.connections, rep.outcomes, rep.retried);
+        write_legs(all, r, 9, {&rep.server_leg, &rep.handshake});
+        all.text(r, kTlsColumns - 1, "tls.handshake.type == 1");
+        TableRows& per = rows(1);
+        for (const TlsServerReport& s : rep.servers) {
+            const std::string name = server_name({s.address, s.port});
+            const std::size_t row = per.row(name + "\n" + s.sni);
+            per.text(row, 0, name);
+            per.text(row, 1, s.sni);
+            write_counts(per, row, 2, s.connections, s.outcomes, s.retried);
+            write_legs(per, row, 9, {&s.server_leg, &s.handshake});
+            per.text(row, kTlsColumns - 1, server_filter(s.address, s.port));
+        }
+        write_histogram(rows(2), rep.histogram, 2, kTlsColumns);
+        std::vector<Problem> problems = own_problems();
+        if (!window_error.empty()) problems.push_back({"error", window_error});
+        if (rep.negative_time)
+            problems.push_back({"negative_time", std::to_string(rep.negative_time) +
+                                                     " handshakes whose timestamps go backwards (not in the "
+                                                     "statistics)"});
+        write_problems(rows(3), std::move(problems), AnomalyLog());
+    }
+};
+
+// QUIC: Server, Handshakes, 5 outcomes, Retried, 3 legs x 5, Filter.
+constexpr std::size_t kQuicColumns = 1 + 1 + kQuicOutcomeCount + 1 + 15 + 1;
+
+class QuicTable final : public TableStat {
+public:
+    QuicTable()
+        : TableStat("triage_quic,table", "Triage QUIC Handshakes", "triage",
+                    secure_columns({{"Server", kLeft},
+                                    {"Handshakes", kRight},
+                                    {"Completed", kRight},
+                                    {"Unanswered", kRight},
+                                    {"Version negotiation", kRight},
+                                    {"Retry", kRight},
+                                    {"No client reply", kRight},
+                                    {"Retried", kRight}},
+                                   {"RTT", "Server leg", "Client leg"}),
+                    {kOverall, kPerServer, "RTT histogram (completed handshakes)", kProblems}) {}
+    QuicTracker tracker;
+    std::string window_error;
+
+protected:
+    void restart() override {
+        const auto settings = prefs::snapshot();
+        tracker.clear();
+        tracker.set_window(settings->window);
+        window_error = settings->window_error;
+    }
+    void fill() override {
+        const QuicReport rep = tracker.report();
+        TableRows& all = rows(0);
+        const std::size_t r = all.row(kOverall);
+        all.text(r, 0, kOverall);
+        write_counts(all, r, 1, rep.connections, rep.outcomes, rep.retried);
+        write_legs(all, r, 8, {&rep.rtt, &rep.server_leg, &rep.client_leg});
+        all.text(r, kQuicColumns - 1, "quic.long.packet_type == 0");
+        TableRows& per = rows(1);
+        for (const QuicServerReport& s : rep.servers) {
+            const std::string name = server_name({s.address, s.port});
+            const std::size_t row = per.row(name);
+            per.text(row, 0, name);
+            write_counts(per, row, 1, s.connections, s.outcomes, s.retried);
+            write_legs(per, row, 8, {&s.rtt, &s.server_leg, &s.client_leg});
+            per.text(row, kQuicColumns - 1, quic_filter(s.address, s.port));
+        }
+        write_histogram(rows(2), rep.histogram, 1, kQuicColumns);
+        std::vector<Problem> problems = own_problems();
+        if (!window_error.empty()) problems.push_back({"error", window_error});
+        if (rep.negative_time)
+            problems.push_back({"negative_time", std::to_string(rep.negative_time) +
+                                                     " handshakes whose timestamps go backwards (not in the "
+                                                     "statistics)"});
+        write_problems(rows(3), std::move(problems), AnomalyLog());
+    }
+
+private:
+    static std::string quic_filter(const IpAddress& server, std::uint16_t port) {
+        const std::string ip = server.is_v6() ? "ipv6" : "ip";
+        const std::string a = server.to_string(), p = std::to_string(port);
+        return "(" + ip + ".src == " + a + " && udp.srcport == " + p + ") || (" + ip + ".dst == " + a +
+               " && udp.dstport == " + p + ")";
+    }
+};
+
+TlsTable g_tls_table;
+QuicTable g_quic_table;
+
+tap_packet_status tls_table_packet(void* listener, packet_info*, epan_dissect_t* edt, const void* data, tap_flags_t) {
+    const auto* r = static_cast<const FrameRecord*>(data);
+    if (!r || !g_tls_table.take(listener, edt)) return TAP_PACKET_DONT_REDRAW;
+    const FrameRecord::Transport& x = r->transport_headers();
+    if (!x.quoted)
+        for (std::size_t i = 0; i < x.tcp.size(); ++i) g_tls_table.tracker.add(x.tcp[i], r->tcp_payload(i));
+    return TAP_PACKET_DONT_REDRAW;
+}
+
+tap_packet_status quic_table_packet(void* listener, packet_info*, epan_dissect_t* edt, const void* data,
+                                    tap_flags_t) {
+    const auto* r = static_cast<const FrameRecord*>(data);
+    if (!r || !g_quic_table.take(listener, edt)) return TAP_PACKET_DONT_REDRAW;
+    const FrameRecord::Transport& x = r->transport_headers();
+    if (!x.quoted)
+        for (std::size_t i = 0; i < x.udp.size(); ++i)
+            g_quic_table.tracker.add(x.udp[i].datagram, r->udp_payload(i));
+    return TAP_PACKET_DONT_REDRAW;
+}
+
 CliStat g_cli{"triage_rtt", "Triage Handshake RTT", {"tree", "json", "csv", "tls_csv", "quic_csv", "table"},
              start_session};
 
@@ -464,6 +649,8 @@ void register_rtt() {
                                ws::guard<tree_init>, ws::guard<tree_cleanup>);
     register_cli(&g_cli);
     g_table.register_ui(ws::guard<table_packet>);
+    g_tls_table.register_ui(ws::guard<tls_table_packet>);
+    g_quic_table.register_ui(ws::guard<quic_table_packet>);
 }
 
 }  // namespace triage::tap

@@ -9,7 +9,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pcapgen import (CWR, ECE, PcapWriter, TcpConn, dns_answer, dns_query,  # noqa: E402
-                     portmap_getport, tls_records, udp)
+                     portmap_getport, quic_client_initial, quic_long, tls_alert, tls_client_finished,
+                     tls_client_hello, tls_records, tls_server_flight, tls_server_hello, udp)
 
 VM, VM6 = "10.0.0.5", "fd00::5"
 T0 = 1700000000.0
@@ -162,6 +163,42 @@ def build(path):
     t2 = c.handshake(t, 0.085, 0.00004)
     t2 = c.server_data(t2 + 0.09, tls_records(100003, b"Z"))
     c.close(t2 + 0.01)
+    t += 0.3
+
+    # TLS handshakes (appended last: the frames above keep their numbers). The server
+    # leg is the path plus the server's work (2 ms), TLS 1.2 takes a second round trip.
+    for server, rtt, version, sni in (("93.184.216.34", 0.020, 0x0304, "www.example.com"),
+                                      ("93.184.216.34", 0.022, 0x0304, "www.example.com"),
+                                      ("151.101.1.69", 0.085, 0x0303, "cdn.example.net")):
+        c = TcpConn(w, VM, next(port), server, 443, cisn=60000 + int(rtt * 1000), sisn=70000)
+        t2 = c.handshake(t, rtt, 0.00004)
+        t2 = c.client_data(t2 + 0.0001, tls_client_hello(sni))
+        t2 = c.server_data(t2 + rtt + 0.002, tls_server_hello(version) + tls_server_flight(version))
+        t2 = c.client_data(t2 + 0.0005, tls_client_finished(version))
+        if version != 0x0304:
+            t2 = c.server_data(t2 + rtt, tls_server_flight(0x0304, 40)[:6] + tls_records(45, b"F"))
+        t2 = c.client_data(t2 + 0.0002, tls_records(300, b"R"))
+        c.close(t2 + 0.01)
+        t += 0.2
+    # A server that refuses the handshake with an alert.
+    c = TcpConn(w, VM, next(port), "203.0.113.10", 443, cisn=61000, sisn=71000)
+    t2 = c.handshake(t, 0.150, 0.00004)
+    t2 = c.client_data(t2 + 0.0001, tls_client_hello("old.example.org"))
+    t2 = c.server_data(t2 + 0.151, tls_alert(70))  # protocol_version
+    c.close(t2 + 0.001)
+    t += 0.4
+
+    # QUIC: a completed handshake (the server's first flight in two datagrams) and an unanswered one.
+    odcid, ccid, scid = bytes.fromhex("8394c8f03e515708"), bytes.fromhex("c0ffee01"), bytes.fromhex("5e7e0001a2b3c4d5")
+    udp(w, t, VM, 50443, "142.250.1.100", 443, quic_client_initial(odcid, ccid))
+    udp(w, t + 0.031, "142.250.1.100", 443, VM, 50443,
+        quic_long(0, ccid, scid, 120) + quic_long(2, ccid, scid, 1000))
+    udp(w, t + 0.0312, "142.250.1.100", 443, VM, 50443, quic_long(2, ccid, scid, 900))
+    udp(w, t + 0.0335, VM, 50443, "142.250.1.100", 443, quic_long(0, scid, ccid, 40) + quic_long(2, scid, ccid, 60))
+    udp(w, t + 0.034, VM, 50443, "142.250.1.100", 443, b"\x43" + scid + b"\x00" * 60)
+    t += 0.5
+    udp(w, t, VM, 50444, "198.51.100.99", 443, quic_client_initial(bytes.fromhex("0123456789abcdef"), ccid))
+    udp(w, t + 1.0, VM, 50444, "198.51.100.99", 443, quic_client_initial(bytes.fromhex("0123456789abcdef"), ccid))
     w.close()
     return w.count
 

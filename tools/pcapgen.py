@@ -183,3 +183,93 @@ def tls_records(n: int, fill=b"A") -> bytes:
 def portmap_getport(xid: int, prog: int, vers: int) -> bytes:
     """ONC-RPC call: PMAPPROC_GETPORT (100000 v2 proc 3), AUTH_NULL."""
     return struct.pack("!IIIIIIIIIIIIII", xid, 0, 2, 100000, 2, 3, 0, 0, 0, 0, prog, vers, 17, 0)
+
+
+# ---- TLS and QUIC handshakes (plaintext parts as on the wire; the encrypted parts are filler) ----
+def _tls_record(ctype: int, body: bytes, version=0x0303) -> bytes:
+    return struct.pack("!BHH", ctype, version, len(body)) + body
+
+
+def _handshake(htype: int, body: bytes) -> bytes:
+    return bytes([htype]) + len(body).to_bytes(3, "big") + body
+
+
+def _ext(etype: int, data: bytes) -> bytes:
+    return struct.pack("!HH", etype, len(data)) + data
+
+
+def tls_client_hello(sni: str, seed=1) -> bytes:
+    """A TLS record holding a ClientHello offering TLS 1.3 and 1.2, with SNI and an X25519 key share."""
+    name = sni.encode()
+    exts = (_ext(0, struct.pack("!HBH", len(name) + 3, 0, len(name)) + name)
+            + _ext(10, b"\x00\x04\x00\x1d\x00\x17")                       # supported_groups
+            + _ext(13, b"\x00\x04\x04\x03\x08\x04")                       # signature_algorithms
+            + _ext(43, b"\x04\x03\x04\x03\x03")                           # supported_versions: 1.3, 1.2
+            + _ext(51, struct.pack("!HHH", 36, 0x1d, 32) + bytes([seed]) * 32))  # key_share
+    body = (b"\x03\x03" + bytes([seed]) * 32 + b"\x20" + bytes([seed + 1]) * 32
+            + b"\x00\x06\x13\x01\x13\x02\xc0\x2f" + b"\x01\x00" + struct.pack("!H", len(exts)) + exts)
+    return _tls_record(22, _handshake(1, body), 0x0301)
+
+
+def tls_server_hello(version=0x0304, seed=2) -> bytes:
+    """A ServerHello record: TLS 1.3 (supported_versions, key_share) or TLS 1.2 (cipher ECDHE-RSA-AES128-GCM)."""
+    if version == 0x0304:
+        exts = _ext(43, b"\x03\x04") + _ext(51, struct.pack("!HH", 0x1d, 32) + bytes([seed]) * 32)
+        suite = b"\x13\x01"
+    else:
+        exts, suite = _ext(0xff01, b"\x00"), b"\xc0\x2f"
+    body = b"\x03\x03" + bytes([seed]) * 32 + b"\x20" + bytes([seed + 1]) * 32 + suite + b"\x00" + \
+        struct.pack("!H", len(exts)) + exts
+    return _tls_record(22, _handshake(2, body))
+
+
+EXAMPLE_CERT = bytes.fromhex(
+    "308201a63082014ba003020102021458e07e82ae2ac9f4ba672d4d67ecf023de14cdae300a06082a8648ce3d04030230"
+    "1a3118301606035504030c0f63646e2e6578616d706c652e6e6574301e170d3236313132373138353231355a170d3336"
+    "313132343138353231355a301a3118301606035504030c0f63646e2e6578616d706c652e6e65743059301306072a8648"
+    "ce3d020106082a8648ce3d0301070342000499f7cf022e7a6f702d3e080f112ec2c620c61252e9192c8973fd5e0b3ead"
+    "3cc74e637c2ef1f2631ee03ed31be5340bd18a54946c3f72f9973706b5a6cad8e254a36f306d301d0603551d0e041604"
+    "145c60a341ddefe01307acea3963cfcd9b3e02be28301f0603551d230418301680145c60a341ddefe01307acea3963cf"
+    "cd9b3e02be28300f0603551d130101ff040530030101ff301a0603551d1104133011820f63646e2e6578616d706c652e"
+    "6e6574300a06082a8648ce3d04030203490030460221008d8b33e215e6c46308874bf5e71bdd5689331bf15c24cf867a"
+    "bf4ac7a460a1cb022100f24d10b6feca83b3d137182e2880119315f43c75784de255d5303f159d8d6358")  # a self-signed P-256 certificate for cdn.example.net
+
+
+def tls_server_flight(version=0x0304, size=2500) -> bytes:
+    """What follows the ServerHello: TLS 1.3 ChangeCipherSpec and encrypted handshake; TLS 1.2
+    Certificate and ServerHelloDone in plaintext."""
+    if version == 0x0304:
+        return _tls_record(20, b"\x01") + _tls_record(23, b"\x5a" * size)
+    cert = EXAMPLE_CERT
+    certificates = len(cert).to_bytes(3, "big") + cert
+    return _tls_record(22, _handshake(11, len(certificates).to_bytes(3, "big") + certificates)
+                       ) + _tls_record(22, _handshake(14, b""))
+
+
+def tls_client_finished(version=0x0304) -> bytes:
+    """TLS 1.3: ChangeCipherSpec and the encrypted Finished (53 bytes); TLS 1.2: ClientKeyExchange,
+    ChangeCipherSpec, encrypted Finished."""
+    if version == 0x0304:
+        return _tls_record(20, b"\x01") + _tls_record(23, b"\x6b" * 53)
+    return (_tls_record(22, _handshake(16, b"\x41" + b"\x04" * 65)) + _tls_record(20, b"\x01")
+            + _tls_record(22, b"\x7c" * 40))
+
+
+def tls_alert(description=40) -> bytes:
+    return _tls_record(21, bytes([2, description]))
+
+
+def quic_long(ptype: int, dcid: bytes, scid: bytes, body: int, token=b"", version=1) -> bytes:
+    """A QUIC v1 long-header packet (0 Initial, 1 0-RTT, 2 Handshake) with `body` bytes of
+    packet number and protected payload (filler)."""
+    out = bytes([0xc3 | ptype << 4]) + struct.pack("!I", version) + bytes([len(dcid)]) + dcid + \
+        bytes([len(scid)]) + scid
+    if ptype == 0:
+        out += bytes([len(token)]) + token
+    return out + struct.pack("!H", 0x4000 | body) + b"\x5a" * body
+
+
+def quic_client_initial(dcid: bytes, scid: bytes, size=1200, version=1) -> bytes:
+    """A client's first Initial, its body sized so that the datagram holds `size` bytes (RFC 9000 14.1)."""
+    header = len(quic_long(0, dcid, scid, 0, version=version))
+    return quic_long(0, dcid, scid, size - header, version=version)

@@ -145,3 +145,56 @@ def check_unwanted(header, rows, js):
         assert row[col["Between"]].startswith(f"{endpoint(first['src'])} -> {endpoint(first['dst'])}")
         assert row[col["Filter"]] == f'triage.unwanted == "{a["protocol"]}"'
     assert len(rows) == len(js["alerts"]) + len(problems(rows))
+
+
+def check_secure(header, rows, section, outcomes, legs, retried_col, first_cols):
+    """The TLS or QUIC table against the "tls"/"quic" member of the Handshake RTT JSON."""
+    col = {name: i for i, name in enumerate(header)}
+    assert header[:len(first_cols)] == first_cols and header[-1] == "Filter"
+
+    def check(row, counts, summaries, retried):
+        assert row[col["Handshakes"]] == str(counts["connections"]), row[0]
+        for name, key in outcomes:
+            assert row[col[name]] == str(counts[key]), (row[0], name)
+        assert row[col[retried_col]] == str(retried), row[0]
+        for leg, key in legs:
+            for stat in ["p50", "p90", "p95", "p99", "max"]:
+                assert row[col[f"{leg} {stat} (ms)"]] == ms3(summaries[key][stat]), (row[0], leg, stat)
+
+    s = section["summary"]
+    all_rows = [r for r in rows if r[0] == "All servers"]
+    assert len(all_rows) == 1
+    check(all_rows[0], s, section, s["retried_handshakes"])
+    conns = section["connections"]
+    per = [r for r in rows if r[0] not in ("All servers",) and not re.match(r"\d\d: ", r[0])
+           and not r[0].startswith(PROBLEM_KINDS)]
+    assert len(per) == len(section["servers"])
+    for srv, row in zip(section["servers"], per):  # in the JSON's order: most handshakes first
+        addr = f"[{srv['server']}]" if ":" in srv["server"] else srv["server"]
+        assert row[0] == f"{addr}:{srv['server_port']}"
+        if "sni" in srv:
+            assert row[col["SNI"]] == (srv["sni"] or "-")
+
+        def mine(c):
+            return all(c[k] == srv[k] for k in ("server", "server_port", "sni") if k in srv)
+
+        check(row, srv, srv, sum(c["retried"] for c in conns if mine(c)))
+    buckets = [r for r in rows if re.match(r"\d\d: ", r[0])]
+    assert [int(r[col["Handshakes"]]) for r in buckets] == [b["count"] for b in section["histogram"]]
+
+
+def check_tls(header, rows, rtt_js):
+    check_secure(header, rows, rtt_js["tls"],
+                 [("Completed", "completed"), ("Alert", "alert"), ("Reset", "reset"),
+                  ("No ServerHello", "no_server_hello"), ("No client Finished", "no_client_finished")],
+                 [("Server leg", "server_leg_ms"), ("Handshake", "handshake_ms")], "HelloRetryRequest",
+                 ["Server", "SNI", "Handshakes"])
+
+
+def check_quic(header, rows, rtt_js):
+    check_secure(header, rows, rtt_js["quic"],
+                 [("Completed", "completed"), ("Unanswered", "unanswered"),
+                  ("Version negotiation", "version_negotiation"), ("Retry", "retry"),
+                  ("No client reply", "no_client_reply")],
+                 [("RTT", "rtt_ms"), ("Server leg", "server_leg_ms"), ("Client leg", "client_leg_ms")], "Retried",
+                 ["Server", "Handshakes"])

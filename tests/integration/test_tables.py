@@ -4,12 +4,15 @@ JSON form, on every capture, in any locale, filtered, beside other statistics.""
 import pytest
 
 from conftest import BROKEN, EXAMPLE, all_shared_captures, by_kind, json_documents, shared_capture
-from tables import check_egress, check_rtt, check_unwanted, parse_cli
+from tables import check_egress, check_quic, check_rtt, check_tls, check_unwanted, parse_cli
 
 CAPTURES = [c for c in all_shared_captures() if c not in BROKEN]
-TITLES = {"Triage Handshake RTT": "rtt", "Triage Outbound Volume": "egress", "Triage Unwanted Protocols": "unwanted"}
-CHECKS = {"rtt": check_rtt, "egress": check_egress, "unwanted": check_unwanted}
-ALL_TABLES = ["-z", "triage_rtt,table", "-z", "triage_egress,table", "-z", "triage_unwanted,table"]
+TITLES = {"Triage Handshake RTT": "rtt", "Triage Outbound Volume": "egress", "Triage Unwanted Protocols": "unwanted",
+          "Triage TLS Handshakes": "tls", "Triage QUIC Handshakes": "quic"}
+CHECKS = {"rtt": check_rtt, "egress": check_egress, "unwanted": check_unwanted, "tls": check_tls,
+          "quic": check_quic}
+ALL_TABLES = ["-z", "triage_rtt,table", "-z", "triage_egress,table", "-z", "triage_unwanted,table",
+              "-z", "triage_tls,table", "-z", "triage_quic,table"]
 ALL_JSON = ["-z", "triage_rtt,json", "-z", "triage_egress,json", "-z", "triage_unwanted,json"]
 
 
@@ -31,7 +34,7 @@ def check_all(tshark, capture, opts=(), filter=None):
                                              *[a + suffix if "," in a else a for a in ALL_JSON]).stdout))
     assert set(tables) == set(CHECKS)
     for kind, check in CHECKS.items():
-        check(*tables[kind], docs[kind])
+        check(*tables[kind], docs["rtt" if kind in ("tls", "quic") else kind])
     return tables, docs
 
 
