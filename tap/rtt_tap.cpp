@@ -627,19 +627,17 @@ tap_packet_status tls_table_packet(void* listener, packet_info*, epan_dissect_t*
     return TAP_PACKET_DONT_REDRAW;
 }
 
-tap_packet_status quic_table_packet(void* listener, packet_info*, epan_dissect_t* edt, const void* data,
-                                    tap_flags_t) {
+tap_packet_status quic_table_packet(void* listener, packet_info*, epan_dissect_t* edt, const void* data, tap_flags_t) {
     const auto* r = static_cast<const FrameRecord*>(data);
     if (!r || !g_quic_table.take(listener, edt)) return TAP_PACKET_DONT_REDRAW;
     const FrameRecord::Transport& x = r->transport_headers();
     if (!x.quoted)
-        for (std::size_t i = 0; i < x.udp.size(); ++i)
-            g_quic_table.tracker.add(x.udp[i].datagram, r->udp_payload(i));
+        for (std::size_t i = 0; i < x.udp.size(); ++i) g_quic_table.tracker.add(x.udp[i].datagram, r->udp_payload(i));
     return TAP_PACKET_DONT_REDRAW;
 }
 
-CliStat g_cli{"triage_rtt", "Triage Handshake RTT", {"tree", "json", "csv", "tls_csv", "quic_csv", "table"},
-             start_session};
+CliStat g_cli{
+    "triage_rtt", "Triage Handshake RTT", {"tree", "json", "csv", "tls_csv", "quic_csv", "table"}, start_session};
 
 }  // namespace
 

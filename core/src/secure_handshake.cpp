@@ -39,10 +39,10 @@ const std::uint8_t* find_tcp_payload(const std::uint8_t* frame, std::size_t capt
                                      std::uint32_t seglen, std::size_t* available) {
     *available = 0;
     if (!frame || header_len < 20) return nullptr;
-    const std::uint8_t needle[8] = {static_cast<std::uint8_t>(sport >> 8),   static_cast<std::uint8_t>(sport),
-                                    static_cast<std::uint8_t>(dport >> 8),   static_cast<std::uint8_t>(dport),
+    const std::uint8_t needle[8] = {static_cast<std::uint8_t>(sport >> 8),    static_cast<std::uint8_t>(sport),
+                                    static_cast<std::uint8_t>(dport >> 8),    static_cast<std::uint8_t>(dport),
                                     static_cast<std::uint8_t>(raw_seq >> 24), static_cast<std::uint8_t>(raw_seq >> 16),
-                                    static_cast<std::uint8_t>(raw_seq >> 8), static_cast<std::uint8_t>(raw_seq)};
+                                    static_cast<std::uint8_t>(raw_seq >> 8),  static_cast<std::uint8_t>(raw_seq)};
     const std::uint8_t* h = find(frame, captured, needle);
     if (!h || static_cast<std::size_t>(h - frame) + header_len > captured) return nullptr;
     const std::uint8_t* p = h + header_len;
@@ -55,9 +55,9 @@ const std::uint8_t* find_udp_payload(const std::uint8_t* frame, std::size_t capt
                                      std::size_t* available) {
     *available = 0;
     if (!frame || udp_len < 8 || udp_len > 0xffff) return nullptr;
-    const std::uint8_t needle[8] = {static_cast<std::uint8_t>(sport >> 8),   static_cast<std::uint8_t>(sport),
-                                    static_cast<std::uint8_t>(dport >> 8),   static_cast<std::uint8_t>(dport),
-                                    static_cast<std::uint8_t>(udp_len >> 8), static_cast<std::uint8_t>(udp_len),
+    const std::uint8_t needle[8] = {static_cast<std::uint8_t>(sport >> 8),    static_cast<std::uint8_t>(sport),
+                                    static_cast<std::uint8_t>(dport >> 8),    static_cast<std::uint8_t>(dport),
+                                    static_cast<std::uint8_t>(udp_len >> 8),  static_cast<std::uint8_t>(udp_len),
                                     static_cast<std::uint8_t>(checksum >> 8), static_cast<std::uint8_t>(checksum)};
     const std::uint8_t* h = find(frame, captured, needle);
     if (!h) return nullptr;
@@ -277,9 +277,9 @@ std::string client_hello_sni(const std::uint8_t* p, std::size_t n) {
 }
 
 bool parse_server_hello(const std::uint8_t* p, std::size_t n, ServerHelloInfo* out) {
-    static constexpr std::uint8_t kHelloRetry[32] = {
-        0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
-        0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c};
+    static constexpr std::uint8_t kHelloRetry[32] = {0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c,
+                                                     0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb,
+                                                     0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c};
     if (n < 6 || p[0] != 2) return false;
     out->version = be16(p + 4);
     out->hello_retry = n >= 38 && std::memcmp(p + 6, kHelloRetry, 32) == 0;
@@ -591,8 +591,8 @@ QuicUpdate QuicTracker::add(const UdpDatagram& d, const PayloadRef& bytes) {
     if (long_header) {
         if (!parse_quic(payload, available, d.length, &q)) {
             QuicPacket c;
-            if ((payload[0] & 0x40) && d.length >= 1200 && quic_invariants(payload, available, &c) &&
-                c.version != 0 && c.dcid.len >= 8) {
+            if ((payload[0] & 0x40) && d.length >= 1200 && quic_invariants(payload, available, &c) && c.version != 0 &&
+                c.dcid.len >= 8) {
                 Candidate cand{as_client, c.version, d.frame, d.time, c.dcid, c.scid};
                 if (candidates_.size() < kCandidates)
                     candidates_.push_back(cand);
@@ -1040,10 +1040,9 @@ void tls_csv(const TlsTracker& t, const std::function<void(std::string_view)>& s
               "server_hello_frame,finished_frame,alert_frame,rst_frame,client_hellos,server_leg_ms,handshake_ms,"
               "outcome,anomaly\n",
               sink, [](const TlsHandshake& h) {
-                  return std::to_string(h.stream) + ',' + h.client.to_string() + ',' +
-                         std::to_string(h.client_port) + ',' + h.server.to_string() + ',' +
-                         std::to_string(h.server_port) + ',' + csv_text(h.sni) + ',' +
-                         (h.server_hello_seen ? tls_version_name(h.version) : std::string()) + ',' +
+                  return std::to_string(h.stream) + ',' + h.client.to_string() + ',' + std::to_string(h.client_port) +
+                         ',' + h.server.to_string() + ',' + std::to_string(h.server_port) + ',' + csv_text(h.sni) +
+                         ',' + (h.server_hello_seen ? tls_version_name(h.version) : std::string()) + ',' +
                          num(h.client_hello_frame) + ',' + num(h.hello_frame) + ',' +
                          num(h.server_hello_seen ? h.server_hello_frame : 0) + ',' +
                          num(h.finished_seen ? h.finished_frame : 0) + ',' + num(h.alert_seen ? h.alert_frame : 0) +
@@ -1060,10 +1059,10 @@ void quic_csv(const QuicTracker& t, const std::function<void(std::string_view)>&
               "server_initial_frame,server_last_frame,handshake_frame,retry_frame,version_negotiation_frame,"
               "zero_rtt,server_leg_ms,client_leg_ms,rtt_ms,connect_ms,outcome,anomaly\n",
               sink, [](const QuicHandshake& h) {
-                  return h.client.to_string() + ',' + std::to_string(h.client_port) + ',' + h.server.to_string() +
-                         ',' + std::to_string(h.server_port) + ',' + quic_version_name(h.version) + ',' +
-                         h.original_dcid.hex() + ',' + num(h.first_initial_frame) + ',' + num(h.initial_frame) +
-                         ',' + num(h.server_initial_seen ? h.server_initial_frame : 0) + ',' +
+                  return h.client.to_string() + ',' + std::to_string(h.client_port) + ',' + h.server.to_string() + ',' +
+                         std::to_string(h.server_port) + ',' + quic_version_name(h.version) + ',' +
+                         h.original_dcid.hex() + ',' + num(h.first_initial_frame) + ',' + num(h.initial_frame) + ',' +
+                         num(h.server_initial_seen ? h.server_initial_frame : 0) + ',' +
                          num(h.server_initial_seen ? h.server_last_frame : 0) + ',' +
                          num(h.handshake_seen ? h.handshake_frame : 0) + ',' + num(h.retry_seen ? h.retry_frame : 0) +
                          ',' + num(h.vn_seen ? h.vn_frame : 0) + ',' + (h.zero_rtt ? "true" : "false") + ',' +

@@ -18,14 +18,15 @@ import pytest
 
 from conftest import EXAMPLE, ROOT
 from gui import TableDialog, wireshark_session
-from tables import PROBLEM_KINDS, by_first, check_egress, check_rtt, check_unwanted
+from tables import PROBLEM_KINDS, by_first, check_egress, check_quic, check_rtt, check_tls, check_unwanted
 
 pytestmark = [pytest.mark.no_sanitizer, pytest.mark.gui, pytest.mark.xdist_group("gui")]  # one Wireshark at a time
 
 SHOTS = pathlib.Path(os.environ.get("TRIAGE_SCREENSHOTS", ROOT / "build" / "screenshots"))
 PRICE = "0.07"  # given on Wireshark's command line only: the report must get it from the running Wireshark
 TABLES = [(0, "Handshake RTT", "triage_rtt"), (1, "Outbound Volume", "triage_egress"),
-          (2, "Unwanted Protocols", "triage_unwanted")]
+          (2, "Unwanted Protocols", "triage_unwanted"), (3, "TLS Handshakes", "triage_tls"),
+          (4, "QUIC Handshakes", "triage_quic")]
 
 
 class Gui:
@@ -75,13 +76,14 @@ def test_triage_menu_holds_the_tables_and_the_report(gui):
 
 
 @pytest.mark.parametrize("index,stat,check", [(0, "triage_rtt", check_rtt), (1, "triage_egress", check_egress),
-                                              (2, "triage_unwanted", check_unwanted)],
-                         ids=["triage_rtt", "triage_egress", "triage_unwanted"])
+                                              (2, "triage_unwanted", check_unwanted), (3, "triage_rtt", check_tls),
+                                              (4, "triage_rtt", check_quic)],
+                         ids=["triage_rtt", "triage_egress", "triage_unwanted", "triage_tls", "triage_quic"])
 def test_table_equals_the_json(gui, index, stat, check):
-    js = cli_json(gui, stat)
+    js = cli_json(gui, stat)  # TLS and QUIC: the "tls"/"quic" members of the Handshake RTT JSON
     dialog = open_table(gui, index)
     try:
-        gui.app.screenshot(f"gui-table-{stat}", dialog.wid)
+        gui.app.screenshot(f"gui-table-{TABLES[index][2]}", dialog.wid)
         header, rows = dialog.rows()
     finally:
         dialog.close()

@@ -129,6 +129,27 @@ def test_charts_have_one_bar_per_value(example_rendered, tshark):
                         if k in ("completed", "refused", "unanswered", "no_ack", "no_syn") and v > 0}
 
 
+def test_tls_and_quic_charts(example_rendered, tshark):
+    """A chart per handshake kind: TLS and QUIC histograms, per-server bars and outcomes, as the JSON says."""
+    dom = example_rendered[0]
+    rtt = stats(tshark, EXAMPLE)["rtt"]
+    for which, key in (("tls", "handshake_ms"), ("quic", "rtt_ms")):
+        sec = rtt[which]
+        assert sec["summary"]["completed"] > 0, f"the example holds {which} handshakes"
+        counts = [int(c) for c in re.findall(r'<rect class="bar" data-count="(\d+)"', svg(dom, f"{which}-histogram"))]
+        assert counts == [b["count"] for b in sec["histogram"]]
+        assert sum(counts) == sec["summary"]["completed"]
+        bars = re.findall(r'<g class="server-bar" data-server="([^"]+)" data-port="(\d+)"',
+                          svg(dom, f"{which}-server-percentiles"))
+        assert sorted(bars) == sorted((s["server"], str(s["server_port"])) for s in sec["servers"]
+                                      if s[key]["count"] > 0)
+        outcomes = dict(re.findall(r'<rect class="segment" data-name="(\w+)" data-value="(\d+)"',
+                                   svg(dom, f"{which}-outcomes")))
+        assert outcomes == {k: str(v) for k, v in sec["summary"].items()
+                            if k in ("completed", "alert", "reset", "no_server_hello", "no_client_finished",
+                                     "unanswered", "version_negotiation", "retry", "no_client_reply") and v > 0}
+
+
 def test_page_is_self_contained(example_report):
     text = example_report[0].read_text()
     assert not re.search(r'(src|href)\s*=\s*["\']?\s*(https?:|//|file:)', text, re.I)
@@ -146,7 +167,8 @@ def test_top_limits_the_charts(tshark, tmp_path):
     text = out.read_text()
     assert 'id="egress-bars" class="chart" viewBox="0 0 780 74" role="img" aria-label="Outbound bytes per destination" ' \
            'data-bars="3"' in text
-    assert len(re.findall(r'class="server-bar"', text)) == 3
+    assert len(re.findall(r'class="server-bar"', svg(text, "server-percentiles"))) == 3
+    assert len(re.findall(r'class="server-bar"', svg(text, "tls-server-percentiles"))) <= 3
 
 
 def test_several_captures_are_merged(tshark, tmp_path):

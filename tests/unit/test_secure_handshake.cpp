@@ -54,7 +54,7 @@ Bytes client_hello(const std::string& sni) {
     Bytes b;
     put16(b, 0x0303);
     b.insert(b.end(), 32, 0x11);  // random
-    b.push_back(0);                // session id
+    b.push_back(0);               // session id
     put16(b, 2);
     put16(b, 0x1301);  // one cipher suite
     b.push_back(1);
@@ -169,8 +169,8 @@ TEST(Tls, Tls12RecordsSpanningSegments) {
     Conn c;
     c.send(true, record(22, client_hello("b.test")), 0);
     // SH + certificate in one 3000-byte record over three segments, then ServerHelloDone.
-    const Bytes flight = cat({record(22, cat({server_hello(0), handshake(11, Bytes(2900, 1))})),
-                              record(22, handshake(14, {}))});
+    const Bytes flight =
+        cat({record(22, cat({server_hello(0), handshake(11, Bytes(2900, 1))})), record(22, handshake(14, {}))});
     c.send(false, Bytes(flight.begin(), flight.begin() + 1400), 20 * kMs);
     c.send(false, Bytes(flight.begin() + 1400, flight.begin() + 2800), 21 * kMs);
     // A client ACK-only segment, then a retransmitted old server segment: ignored.
@@ -180,8 +180,7 @@ TEST(Tls, Tls12RecordsSpanningSegments) {
     c.send(false, Bytes(flight.begin() + 1400, flight.begin() + 2800), 24 * kMs);
     c.sseq += 1400;
     EXPECT_EQ(c.t.handshakes().at(0).outcome(), TlsOutcome::no_client_finished);
-    c.send(true, cat({record(22, handshake(16, Bytes(66, 2))), record(20, {1}), record(22, Bytes(40, 3))}),
-           50 * kMs);
+    c.send(true, cat({record(22, handshake(16, Bytes(66, 2))), record(20, {1}), record(22, Bytes(40, 3))}), 50 * kMs);
     const TlsHandshake& h = c.t.handshakes().at(0);
     EXPECT_EQ(h.outcome(), TlsOutcome::completed);
     EXPECT_EQ(h.version, 0x0303);
@@ -262,9 +261,8 @@ TEST(Tls, PayloadFoundInTheFrame) {
     const Bytes payload = record(22, client_hello("frame.test"));
     frame = cat({frame, tcp, payload, Bytes(4, 0xee)});  // a trailer after the payload
     std::size_t n = 0;
-    const std::uint8_t* p =
-        find_tcp_payload(frame.data(), frame.size(), 40000, 443, 0x01020304, 32,
-                         static_cast<std::uint32_t>(payload.size()), &n);
+    const std::uint8_t* p = find_tcp_payload(frame.data(), frame.size(), 40000, 443, 0x01020304, 32,
+                                             static_cast<std::uint32_t>(payload.size()), &n);
     ASSERT_EQ(p, frame.data() + 14 + 20 + 32);
     EXPECT_EQ(n, payload.size());
     EXPECT_EQ(find_tcp_payload(frame.data(), frame.size(), 40000, 443, 0x01020305, 32, 10, &n), nullptr);
@@ -281,8 +279,8 @@ Bytes cid(std::uint8_t seed, std::size_t len) {
     return b;
 }
 // A long-header packet: first byte, version, DCID, SCID, [token], length, body.
-Bytes long_packet(std::uint8_t first, std::uint32_t version, const Bytes& dcid, const Bytes& scid,
-                  std::size_t body, bool initial) {
+Bytes long_packet(std::uint8_t first, std::uint32_t version, const Bytes& dcid, const Bytes& scid, std::size_t body,
+                  bool initial) {
     Bytes b{first};
     put32(b, version);
     b = cat({b, dcid, scid});
@@ -319,9 +317,8 @@ const Bytes kOdcid = cid(0x10, 8), kClient = cid(0x30, 4), kServer = cid(0x50, 8
 }  // namespace
 
 TEST(Quic, ParsesCoalescedPackets) {
-    const Bytes dg = cat({long_packet(0xc3, 1, kOdcid, kClient, 300, true), long_packet(0xe3, 1, kOdcid, kClient, 100,
-                                                                                            false),
-                          Bytes{0x43, 1, 2, 3}});
+    const Bytes dg = cat({long_packet(0xc3, 1, kOdcid, kClient, 300, true),
+                          long_packet(0xe3, 1, kOdcid, kClient, 100, false), Bytes{0x43, 1, 2, 3}});
     QuicDatagram q;
     ASSERT_TRUE(parse_quic(dg.data(), dg.size(), dg.size(), &q));
     ASSERT_EQ(q.count, 3u);
@@ -347,8 +344,8 @@ TEST(Quic, ParsesCoalescedPackets) {
 TEST(Quic, HandshakeLegsByConnectionId) {
     Quic x;
     ASSERT_TRUE(x.send(true, padded(long_packet(0xc3, 1, kOdcid, kClient, 1100, true)), 0).is_new);
-    x.send(false, cat({long_packet(0xc3, 1, kClient, kServer, 100, true), long_packet(0xe3, 1, kClient, kServer, 900,
-                                                                                         false)}),
+    x.send(false,
+           cat({long_packet(0xc3, 1, kClient, kServer, 100, true), long_packet(0xe3, 1, kClient, kServer, 900, false)}),
            30 * kMs);
     x.send(false, long_packet(0xe3, 1, kClient, kServer, 1100, false), 31 * kMs);
     x.send(false, Bytes{0x41, 9, 9, 9}, 32 * kMs);  // 0.5-RTT data in a short header
@@ -401,8 +398,9 @@ TEST(Quic, RetryVersionNegotiationAndSmallDatagrams) {
         Quic x;
         x.send(true, long_packet(0xc3, 1, kOdcid, kClient, 300, true), 0);
         EXPECT_TRUE(x.t.handshakes().empty());
-        x.send(true, padded(cat({long_packet(0xc3, 1, kOdcid, kClient, 300, true),
-                                 long_packet(0xd3, 1, kOdcid, kClient, 300, false)})),
+        x.send(true,
+               padded(cat({long_packet(0xc3, 1, kOdcid, kClient, 300, true),
+                           long_packet(0xd3, 1, kOdcid, kClient, 300, false)})),
                1 * kMs);
         ASSERT_EQ(x.t.handshakes().size(), 1u);
         EXPECT_TRUE(x.t.handshakes().at(0).zero_rtt);

@@ -121,8 +121,8 @@ struct TlsHandshake {
     std::uint32_t alert_frame = 0, rst_frame = 0;
     std::uint8_t alert_description = 0;  // 255: encrypted (TLS 1.3)
     std::uint8_t client_hellos = 0;
-    bool server_hello_seen = false, finished_seen = false, hello_retry = false, alert_seen = false,
-         reset_seen = false, context = false;
+    bool server_hello_seen = false, finished_seen = false, hello_retry = false, alert_seen = false, reset_seen = false,
+         context = false;
     // Where the next record header of each direction starts (raw sequence
     // number), while the handshake is followed.
     std::uint32_t next_seq[2] = {0, 0};
@@ -151,7 +151,7 @@ struct TlsReport {
     std::array<std::uint64_t, kTlsOutcomeCount> outcomes{};
     std::map<std::string, std::uint64_t> versions;  // completed or not, as the ServerHello said
     Summary server_leg, handshake;
-    LogHistogram histogram;               // of handshake times
+    LogHistogram histogram;                // of handshake times
     std::vector<TlsServerReport> servers;  // most connections first
 };
 
@@ -214,13 +214,12 @@ struct QuicHandshake {
     // answered (after a Retry, the one that carries its token); the server's
     // first Initial; the server's last datagram before the client's first
     // Handshake packet; that Handshake packet; Retry; Version Negotiation.
-    Nanos first_initial_time = 0, initial_time = 0, server_initial_time = 0, server_last_time = 0,
-          handshake_time = 0;
+    Nanos first_initial_time = 0, initial_time = 0, server_initial_time = 0, server_last_time = 0, handshake_time = 0;
     std::uint32_t first_initial_frame = 0, initial_frame = 0, server_initial_frame = 0, server_last_frame = 0,
                   handshake_frame = 0, retry_frame = 0, vn_frame = 0;
     std::uint32_t client_initials = 0;  // datagrams carrying a client Initial
-    bool server_initial_seen = false, handshake_seen = false, retry_seen = false, vn_seen = false,
-         zero_rtt = false, context = false;
+    bool server_initial_seen = false, handshake_seen = false, retry_seen = false, vn_seen = false, zero_rtt = false,
+         context = false;
 
     QuicOutcome outcome() const;
     bool has_server_leg() const { return server_initial_seen; }
