@@ -19,11 +19,18 @@ if [ "${1:-}" = "--gui" ]; then
     gui=1
     shift
 fi
-extra=(valgrind)
+extra=(valgrind openssl)
 [ $gui = 1 ] && extra+=(wireshark xvfb xdotool imagemagick xclip fonts-dejavu-core)
 ensure_chroot "$suite" "${extra[@]}"
 
 dir=$(chroot_dir "$suite")
+# ngtcp2's client and server for the QUIC real-stack test, where the release has them.
+no_quic_lab=""
+if in_chroot "$suite" apt-cache show ngtcp2-client ngtcp2-server >/dev/null 2>&1; then
+    ensure_chroot "$suite" "${extra[@]}" ngtcp2-client ngtcp2-server
+else
+    no_quic_lab="Debian $suite has no ngtcp2-client/ngtcp2-server package"
+fi
 shared=$(cd .. && pwd)/shared
 trap 'chroot_umount "$suite"' EXIT
 chroot_mounts "$suite" "$PWD" "$shared"
@@ -48,6 +55,7 @@ args=""
 # The HTML report's rendering (Chromium) and triage-batch --hosts (sshd, GNU
 # parallel) are Python tooling around tshark, tested on the host.
 in_chroot "$suite" env TRIAGE_CAPTURES=/triage/shared/captures TRIAGE_MUTATIONS="${TRIAGE_MUTATIONS:-1}" \
+    TRIAGE_NO_QUIC_LAB="$no_quic_lab" \
     TRIAGE_SCREENSHOTS="$src/build/screenshots" \
     bash -c "cd $src && python3 -m pytest -q -p no:cacheprovider -n ${TRIAGE_JOBS:-2} --dist loadgroup \
         --ignore=tests/integration/test_report.py --ignore=tests/integration/test_hosts.py $args tests/integration"

@@ -169,11 +169,12 @@ def check_secure(header, rows, section, outcomes, legs, retried_col, first_cols)
     per = [r for r in rows if r[0] not in ("All servers",) and not re.match(r"\d\d: ", r[0])
            and not r[0].startswith(PROBLEM_KINDS)]
     assert len(per) == len(section["servers"])
-    for srv, row in zip(section["servers"], per):  # in the JSON's order: most handshakes first
+    sni = col.get("SNI")
+    by_key = {(r[0], r[sni] if sni is not None else None): r for r in per}  # any order (the GUI sorts)
+    assert len(by_key) == len(per)
+    for srv in section["servers"]:
         addr = f"[{srv['server']}]" if ":" in srv["server"] else srv["server"]
-        assert row[0] == f"{addr}:{srv['server_port']}"
-        if "sni" in srv:
-            assert row[col["SNI"]] == (srv["sni"] or "-")
+        row = by_key[(f"{addr}:{srv['server_port']}", (srv["sni"] or "-") if sni is not None else None)]
 
         def mine(c):
             return all(c[k] == srv[k] for k in ("server", "server_port", "sni") if k in srv)
