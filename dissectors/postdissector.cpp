@@ -39,9 +39,42 @@ const T* tapped(int tap, int index = 0) {
     return tap <= 0 ? nullptr : static_cast<const T*>(fetch_tapped_data(tap, index));
 }
 
-void outer_ip(const packet_info* pinfo, FrameRecord* r) {
-    const auto* ip4 = tapped<ws_ip4>(g_ids.ip_tap);
-    const auto* ip6 = tapped<ws_ip6>(g_ids.ipv6_tap);
+// What the producer keeps of a frame while it is dissected: Wireshark's tap
+// data can be fetched only then (not once the frame's taps run), so the
+// pointers are kept, and each part of the record is built from them when a
+// listener first asks (FrameRecord's loaders): a statistic pays only for what
+// it reads.
+struct LoadContext {
+    const packet_info* pinfo = nullptr;
+    tvbuff_t* tvb = nullptr;
+    const ws_ip4* ip4 = nullptr;
+    const ws_ip6* ip6 = nullptr;
+    const rpc_call_info_value* rpc = nullptr;
+    std::vector<const tcp_info_t*> tcp;
+    std::vector<const e_udphdr*> udp;
+    void fetch() {
+        ip4 = tapped<ws_ip4>(g_ids.ip_tap);
+        ip6 = tapped<ws_ip6>(g_ids.ipv6_tap);
+        rpc = tapped<rpc_call_info_value>(g_ids.rpc_tap);
+        tcp.clear();
+        udp.clear();
+        for (int i = 0;; ++i) {
+            const auto* th = tapped<tcp_info_t>(g_ids.tcp_tap, i);
+            if (!th) break;
+            tcp.push_back(th);
+        }
+        for (int i = 0;; ++i) {
+            const auto* uh = tapped<e_udphdr>(g_ids.udp_tap, i);
+            if (!uh) break;
+            udp.push_back(uh);
+        }
+    }
+};
+
+void outer_ip(const LoadContext& c, FrameRecord* r) {
+    const packet_info* pinfo = c.pinfo;
+    const ws_ip4* ip4 = c.ip4;
+    const ws_ip6* ip6 = c.ip6;
     if (ip4 && ip6) {
         // Both: the one whose protocol appears first among the frame's layers.
         for (wmem_list_frame_t* f = wmem_list_head(pinfo->layers); f; f = wmem_list_frame_next(f)) {
@@ -73,14 +106,14 @@ void outer_ip(const packet_info* pinfo, FrameRecord* r) {
     // header only if that header carries it directly (not IP-in-IP, not the
     // header an ICMP error quotes).
     if (r->ip_proto == 6) {
-        if (const auto* th = tapped<tcp_info_t>(g_ids.tcp_tap)) {
+        if (const tcp_info_t* th = c.tcp.empty() ? nullptr : c.tcp.front()) {
             r->transport = 6;
             r->sport = th->th_sport;
             r->dport = th->th_dport;
             r->payload = th->th_have_seglen ? th->th_seglen : 0;
         }
     } else if (r->ip_proto == 17) {
-        if (const auto* uh = tapped<e_udphdr>(g_ids.udp_tap)) {
+        if (const e_udphdr* uh = c.udp.empty() ? nullptr : c.udp.front()) {
             r->transport = 17;
             r->sport = uh->uh_sport;
             r->dport = uh->uh_dport;
@@ -92,15 +125,15 @@ void outer_ip(const packet_info* pinfo, FrameRecord* r) {
 // Wireshark shows an ONC-RPC program's protocol (mount, nfs, portmap ...) on
 // NULL procedure calls and empty replies without running the program's
 // dissector, so pinfo->layers lacks it; the rpc tap data names the program.
-int rpc_program(void) {
-    const auto* call = tapped<rpc_call_info_value>(g_ids.rpc_tap);
+int rpc_program(const rpc_call_info_value* call) {
     if (!call || !rpc_progs) return -1;
     const auto* prog =
         static_cast<const rpc_prog_info_value*>(g_hash_table_lookup(rpc_progs, GUINT_TO_POINTER(call->prog)));
     return prog ? prog->proto_id : -1;
 }
 
-void policy_hits(const packet_info* pinfo, tvbuff_t* tvb, FrameRecord* r) {
+void policy_hits(const LoadContext& c, FrameRecord* r) {
+    const packet_info* pinfo = c.pinfo;
     // The frame's protocol ids: on the stack for any usual frame, in a
     // vector only for a frame of more than kLayers layers (deep tunnels).
     constexpr std::size_t kLayers = 64;
@@ -118,7 +151,7 @@ void policy_hits(const packet_info* pinfo, tvbuff_t* tvb, FrameRecord* r) {
     };
     const prefs::Settings& settings = prefs::current();
     CompiledPolicy& policy = *settings.policy;
-    r->policy = &policy;
+    r->matched_policy = &policy;
     bool http = false;
     const int self = prefs::proto_id();
     for (wmem_list_frame_t* f = wmem_list_head(pinfo->layers); f; f = wmem_list_frame_next(f)) {
@@ -127,17 +160,18 @@ void policy_hits(const packet_info* pinfo, tvbuff_t* tvb, FrameRecord* r) {
         push(id);
         http = http || id == g_ids.proto_http;
     }
-    if (const int prog = rpc_program(); prog >= 0) push(prog);
-    policy.match(n <= kLayers ? local : many.data(), n, r->inner_transport, r->inner_sport, r->inner_dport, &r->hits);
-    if (http && is_tracker_request(ws::frame_bytes(tvb)))
-        if (auto rule = policy.detector_rule(kTrackerDetector)) r->hits.push_back(*rule);  // a rule of its own
+    if (const int prog = rpc_program(c.rpc); prog >= 0) push(prog);
+    policy.match(n <= kLayers ? local : many.data(), n, r->inner_transport, r->inner_sport, r->inner_dport,
+                 &r->matched);
+    if (http && is_tracker_request(ws::frame_bytes(c.tvb)))
+        if (auto rule = policy.detector_rule(kTrackerDetector)) r->matched.push_back(*rule);  // a rule of its own
 }
 
 void show_hits(const FrameRecord& r, tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree) {
-    const auto& rules = r.policy->rules();
+    const auto& rules = r.policy()->rules();
     if (!tree) {
         // -z expert without a tree still collects expert items.
-        for (std::uint32_t h : r.hits) {
+        for (std::uint32_t h : r.hits()) {
             const Rule& rule = rules[h];
             expert_add_info_format(pinfo, nullptr, expert_for(rule.severity), "Unwanted protocol %s (%s): %s",
                                    rule.protocol.c_str(), to_string(rule.severity), rule.reason.c_str());
@@ -147,7 +181,7 @@ void show_hits(const FrameRecord& r, tvbuff_t* tvb, packet_info* pinfo, proto_tr
     proto_item* top = proto_tree_add_item(tree, prefs::proto_id(), tvb, 0, 0, ENC_NA);
     proto_item_set_generated(top);
     proto_tree* t = proto_item_add_subtree(top, ett_triage);
-    for (std::uint32_t h : r.hits) {
+    for (std::uint32_t h : r.hits()) {
         const Rule& rule = rules[h];
         proto_item* pi = proto_tree_add_string(t, hf_unwanted, tvb, 0, 0, rule.protocol.c_str());
         proto_item_set_generated(pi);
@@ -163,29 +197,20 @@ void show_hits(const FrameRecord& r, tvbuff_t* tvb, packet_info* pinfo, proto_tr
 // The frame's TCP and UDP headers from their taps, for the trackers that
 // read them (TcpSegment as the Handshake RTT statistic has always read the
 // tcp tap), and its bytes.
-// Wireshark's tap data can be fetched only while the frame is dissected (not
-// once its taps run): the producer keeps the pointers, the conversion waits
-// until a statistic asks.
-struct LoadContext {
-    const packet_info* pinfo = nullptr;
-    tvbuff_t* tvb = nullptr;
-    std::vector<const tcp_info_t*> tcp;
-    std::vector<const e_udphdr*> udp;
-    void fetch() {
-        tcp.clear();
-        udp.clear();
-        for (int i = 0;; ++i) {
-            const auto* th = tapped<tcp_info_t>(g_ids.tcp_tap, i);
-            if (!th) break;
-            tcp.push_back(th);
-        }
-        for (int i = 0;; ++i) {
-            const auto* uh = tapped<e_udphdr>(g_ids.udp_tap, i);
-            if (!uh) break;
-            udp.push_back(uh);
-        }
-    }
-};
+void load_ip(const void* context, FrameRecord* r) {
+    outer_ip(*static_cast<const LoadContext*>(context), r);
+}
+
+void load_inner(const void* context, FrameRecord* r) {
+    const auto* c = static_cast<const LoadContext*>(context);
+    const packet_info* pinfo = c->pinfo;
+    r->inner_src = ws::to_ip(pinfo->net_src);
+    r->inner_dst = ws::to_ip(pinfo->net_dst);
+    r->inner_transport = pinfo->ptype == PT_TCP ? 6 : pinfo->ptype == PT_UDP ? 17 : 0;
+    r->inner_sport = static_cast<std::uint16_t>(pinfo->srcport);
+    r->inner_dport = static_cast<std::uint16_t>(pinfo->destport);
+    policy_hits(*c, r);
+}
 
 void load_transport(const void* context, FrameRecord::Transport* out) {
     const auto* c = static_cast<const LoadContext*>(context);
@@ -238,28 +263,18 @@ int dissect(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) {
     // Valid until the frame's taps have run (tap_push_tapped_queue, right
     // after dissection); the next frame overwrites it.
     static FrameRecord r;
+    static LoadContext load;
     r.frame = pinfo->num;
     r.time = ws::to_nanos(pinfo->abs_ts);
     r.frame_len = pinfo->fd->pkt_len;
-    r.outer_src = r.outer_dst = IpAddress();
-    r.ip_len = r.payload = 0;
-    r.ip_proto = r.transport = 0;
-    r.sport = r.dport = 0;
-    outer_ip(pinfo, &r);
-    r.inner_src = ws::to_ip(pinfo->net_src);
-    r.inner_dst = ws::to_ip(pinfo->net_dst);
-    r.inner_transport = pinfo->ptype == PT_TCP ? 6 : pinfo->ptype == PT_UDP ? 17 : 0;
-    r.inner_sport = static_cast<std::uint16_t>(pinfo->srcport);
-    r.inner_dport = static_cast<std::uint16_t>(pinfo->destport);
-    r.hits.clear();
-    static LoadContext load;
     load.pinfo = pinfo;
     load.tvb = tvb;
-    if (listened) load.fetch();
-    r.set_transport_loader(load_transport, &load);
-    policy_hits(pinfo, tvb, &r);
-
-    if (!r.hits.empty() && (tree || expert)) show_hits(r, tvb, pinfo, tree);
+    load.fetch();
+    r.set_loaders({load_ip, load_inner, load_transport}, &load);
+    if (tree || expert) {
+        const std::vector<std::uint32_t>& hits = r.hits();  // shown now, with the frame
+        if (!hits.empty()) show_hits(r, tvb, pinfo, tree);
+    }
     if (listened) tap_queue_packet(prefs::triage_tap(), pinfo, &r);
     return 0;
 }

@@ -39,7 +39,7 @@ void tree_flags_follow(const prefs::Settings& settings) {
 const FrameRecord* record_for(const void* data, const prefs::Settings& settings, AnomalyLog* anomalies) {
     const auto* r = static_cast<const FrameRecord*>(data);
     if (!r) return nullptr;
-    if (r->policy != settings.policy.get()) {
+    if (r->policy() != settings.policy.get()) {
         // The policy changed while this session ran without a retap: its
         // rule numbers mean something else. Say so rather than miscount.
         anomalies->add("policy_changed", r->frame, "the policy changed during the run; frame not counted");
@@ -73,9 +73,9 @@ bool feed(AlertTracker& tracker, const prefs::Settings& settings, const void* da
     tracker.frame_time(raw->frame, raw->time, counted);
     if (!counted) return false;
     const FrameRecord* r = record_for(data, settings, &tracker.anomalies_mut());
-    if (!r || r->hits.empty()) return false;
+    if (!r || r->hits().empty()) return false;
     const FrameInfo f = r->alert_frame();
-    for (std::uint32_t rule : r->hits) tracker.hit(rule, f);
+    for (std::uint32_t rule : r->hits()) tracker.hit(rule, f);
     return true;
 }
 
@@ -165,11 +165,11 @@ tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, con
     const auto* raw = static_cast<const FrameRecord*>(data);
     if (raw && !s.settings->window.contains(raw->frame)) return TAP_PACKET_DONT_REDRAW;
     const FrameRecord* r = record_for(data, *s.settings, &s.anomalies);
-    if (!r || r->hits.empty()) return TAP_PACKET_DONT_REDRAW;
+    if (!r || r->hits().empty()) return TAP_PACKET_DONT_REDRAW;
     const FrameInfo f = r->alert_frame();
     const auto& rules = s.settings->policy->rules();
     tick_stat_node(st, kAlerts, 0, TRUE);
-    for (std::uint32_t h : r->hits) {
+    for (std::uint32_t h : r->hits()) {
         const Rule& rule = rules[h];
         const std::string name = rule.protocol + " [" + to_string(rule.severity) + "]";
         const int proto_node = tick_stat_node(st, name.c_str(), s.alerts, TRUE);

@@ -35,6 +35,7 @@ def ms(a, b):
 def tls_handshakes(rows):
     """{tcp.stream: {...}} for streams whose first TLS handshake message is a ClientHello."""
     out = {}
+    times = {int(r["frame.number"]): r["frame.time_epoch"] for r in rows}  # a record's segments come earlier
     for r in rows:
         if not r["tcp.stream"]:
             continue
@@ -51,8 +52,7 @@ def tls_handshakes(rows):
             out[stream] = h = {"client": src, "client_hello_frame": first, "hello_frame": first,
                                "ch_reassembled_in": int(r["frame.number"]), "sni": sni[0] if sni else None,
                                "server_hello_frame": None, "finished_frame": None, "version": None,
-                               "alert_frame": None, "rst_frame": None, "times": {}, "hello_retry": False}
-        h["times"][int(r["frame.number"])] = r["frame.time_epoch"]
+                               "alert_frame": None, "rst_frame": None, "times": times, "hello_retry": False}
         if h["finished_frame"] or h["alert_frame"] or h["rst_frame"]:
             continue
         from_client = src == h["client"]

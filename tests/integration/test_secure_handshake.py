@@ -56,25 +56,32 @@ def test_tls_matches_tshark_fields(tshark, capture):
 
 
 def check_quic(doc, truth):
-    """Every handshake tshark's fields show (from a client Initial), with the same frames and exact legs."""
+    """Every handshake tshark's fields show (from a client Initial), with the same frames and exact
+    legs; the client leg where tshark shows the client's Handshake packet (Wireshark 4.4 and later
+    do not dissect a coalesced packet whose fixed bit the peer greases, RFC 9287). Returns how many
+    server legs and how many client legs were compared."""
     got = {(c["client"], c["client_port"], c["server"], c["server_port"]): c for c in doc["quic"]["connections"]}
-    compared = 0
+    server_legs = client_legs = 0
     for key, t in truth.items():
         c = got.get(key)
         assert c is not None, f"{key}: a QUIC handshake tshark sees, missing from the report"
-        for k in ("first_initial_frame", "initial_frame", "server_initial_frame", "server_last_frame",
-                  "handshake_frame"):
+        for k in ("first_initial_frame", "initial_frame", "server_initial_frame"):
             assert c[k] == t[k], (key, k, c, t)
         assert c["retried"] == t["retry"], (key, c, t)
         times = t["times"]
+        if t["server_initial_frame"]:
+            assert exact(c["server_leg_ms"], ms(times[t["initial_frame"]], times[t["server_initial_frame"]])), (c, t)
+            server_legs += 1
         if t["handshake_frame"]:
+            for k in ("server_last_frame", "handshake_frame"):
+                assert c[k] == t[k], (key, k, c, t)
             sleg = ms(times[t["initial_frame"]], times[t["server_initial_frame"]])
             cleg = ms(times[t["server_last_frame"]], times[t["handshake_frame"]])
-            assert exact(c["server_leg_ms"], sleg) and exact(c["client_leg_ms"], cleg), (c, sleg, cleg)
+            assert exact(c["client_leg_ms"], cleg), (c, cleg)
             assert exact(c["rtt_ms"], sleg + cleg)
             assert c["outcome"] == "completed"
-            compared += 1
-    return compared
+            client_legs += 1
+    return server_legs, client_legs
 
 
 @pytest.mark.parametrize("capture", CAPTURES)

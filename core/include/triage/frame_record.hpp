@@ -17,36 +17,18 @@ namespace triage {
 
 class CompiledPolicy;
 
+// The parts of the record are built when a listener first reads them (the
+// producer's loaders; each at most once per frame), so that a statistic pays
+// only for what it uses: read them through has_ip()/egress(), alert_frame()/
+// hits() and transport_headers(), never through the fields directly.
 struct FrameRecord {
     std::uint32_t frame = 0;
     Nanos time = 0;               // epoch nanoseconds (clamped)
     std::uint32_t frame_len = 0;  // on-wire length
 
-    // The outermost IP header and the transport it carries directly (what
-    // crosses the link, and is billed). Empty `outer_src`: no IP header.
-    IpAddress outer_src, outer_dst;
-    std::uint32_t ip_len = 0;    // IPv4 total length / IPv6 payload length + 40
-    std::uint8_t ip_proto = 0;   // IPv4 protocol / IPv6 next header of the outermost header
-    std::uint8_t transport = 0;  // 6 tcp, 17 udp, 0 none (of the outermost header)
-    std::uint16_t sport = 0, dport = 0;
-    std::uint32_t payload = 0;  // TCP segment data / UDP payload
-
-    // The endpoints of the innermost protocol (Wireshark's pinfo addresses and
-    // ports): who speaks the application protocol, for alerts.
-    IpAddress inner_src, inner_dst;
-    std::uint8_t inner_transport = 0;
-    std::uint16_t inner_sport = 0, inner_dport = 0;
-
-    // Policy rules that hit this frame, indices into policy->rules(), each once.
-    const CompiledPolicy* policy = nullptr;
-    std::vector<std::uint32_t> hits;
-
-    bool has_ip() const { return !outer_src.empty(); }
-
     // Every TCP and UDP header of the frame (tunnels carry several), in
-    // dissection order, and the frame's captured bytes: loaded on first use
-    // (only the Handshake RTT statistic reads them), valid while the frame's
-    // taps run.
+    // dissection order, and the frame's captured bytes (valid while the
+    // frame's taps run), for the TLS and QUIC trackers.
     struct Udp {
         UdpDatagram datagram;
         std::uint16_t checksum = 0;
@@ -59,22 +41,60 @@ struct FrameRecord {
         std::size_t captured = 0;
         bool quoted = false;  // an ICMP error: the headers are those it quotes
     };
-    using Loader = void (*)(const void* context, Transport* out);
-    void set_transport_loader(Loader load, const void* context) {
-        load_ = load;
-        load_context_ = context;
-        loaded_ = false;
+
+    struct Loaders {
+        void (*ip)(const void* context, FrameRecord* r) = nullptr;     // the outer_* fields
+        void (*inner)(const void* context, FrameRecord* r) = nullptr;  // inner_*, matched, matched_policy
+        void (*transport)(const void* context, Transport* out) = nullptr;
+    };
+    // A new frame: every part to be loaded again, from `context`.
+    void set_loaders(Loaders l, const void* context) {
+        loaders_ = l;
+        context_ = context;
+        ip_loaded_ = inner_loaded_ = transport_loaded_ = false;
     }
+
+    bool has_ip() const { return !ip().outer_src.empty(); }
+    EgressFrame egress() const {
+        const FrameRecord& r = ip();
+        EgressFrame f;
+        f.frame = frame;
+        f.time = time;
+        f.src = r.outer_src;
+        f.dst = r.outer_dst;
+        f.frame_len = frame_len;
+        f.ip_len = r.ip_len;
+        f.transport = r.transport;
+        f.dport = r.dport;
+        f.payload = r.payload;
+        return f;
+    }
+    FrameInfo alert_frame() const {
+        const FrameRecord& r = inner();
+        FrameInfo f;
+        f.frame = frame;
+        f.time = time;
+        f.src = r.inner_src;
+        f.dst = r.inner_dst;
+        f.transport = r.inner_transport;
+        f.sport = r.inner_sport;
+        f.dport = r.inner_dport;
+        f.frame_len = frame_len;
+        return f;
+    }
+    // Policy rules that hit this frame, indices into policy()->rules(), each once.
+    const std::vector<std::uint32_t>& hits() const { return inner().matched; }
+    const CompiledPolicy* policy() const { return inner().matched_policy; }
     const Transport& transport_headers() const {
-        if (!loaded_) {
+        if (!transport_loaded_) {
             transport_.tcp.clear();
             transport_.tcp_header_len.clear();
             transport_.udp.clear();
             transport_.bytes = nullptr;
             transport_.captured = 0;
             transport_.quoted = false;
-            if (load_) load_(load_context_, &transport_);
-            loaded_ = true;
+            if (loaders_.transport) loaders_.transport(context_, &transport_);
+            transport_loaded_ = true;
         }
         return transport_;
     }
@@ -93,37 +113,52 @@ struct FrameRecord {
         return r;
     }
 
-    EgressFrame egress() const {
-        EgressFrame f;
-        f.frame = frame;
-        f.time = time;
-        f.src = outer_src;
-        f.dst = outer_dst;
-        f.frame_len = frame_len;
-        f.ip_len = ip_len;
-        f.transport = transport;
-        f.dport = dport;
-        f.payload = payload;
-        return f;
-    }
-
-    FrameInfo alert_frame() const {
-        FrameInfo f;
-        f.frame = frame;
-        f.time = time;
-        f.src = inner_src;
-        f.dst = inner_dst;
-        f.transport = inner_transport;
-        f.sport = inner_sport;
-        f.dport = inner_dport;
-        f.frame_len = frame_len;
-        return f;
-    }
+    // Filled by the loaders.
+    // The outermost IP header and the transport it carries directly (what
+    // crosses the link, and is billed). Empty `outer_src`: no IP header.
+    IpAddress outer_src, outer_dst;
+    std::uint32_t ip_len = 0;    // IPv4 total length / IPv6 payload length + 40
+    std::uint8_t ip_proto = 0;   // IPv4 protocol / IPv6 next header of the outermost header
+    std::uint8_t transport = 0;  // 6 tcp, 17 udp, 0 none (of the outermost header)
+    std::uint16_t sport = 0, dport = 0;
+    std::uint32_t payload = 0;  // TCP segment data / UDP payload
+    // The endpoints of the innermost protocol (Wireshark's pinfo addresses and
+    // ports): who speaks the application protocol, for alerts.
+    IpAddress inner_src, inner_dst;
+    std::uint8_t inner_transport = 0;
+    std::uint16_t inner_sport = 0, inner_dport = 0;
+    const CompiledPolicy* matched_policy = nullptr;
+    std::vector<std::uint32_t> matched;
 
 private:
-    Loader load_ = nullptr;
-    const void* load_context_ = nullptr;
-    mutable bool loaded_ = false;
+    const FrameRecord& ip() const {
+        if (!ip_loaded_) {
+            auto* self = const_cast<FrameRecord*>(this);  // the record is the producer's, mutable while loading
+            self->outer_src = self->outer_dst = IpAddress();
+            self->ip_len = self->payload = 0;
+            self->ip_proto = self->transport = 0;
+            self->sport = self->dport = 0;
+            if (loaders_.ip) loaders_.ip(context_, self);
+            ip_loaded_ = true;
+        }
+        return *this;
+    }
+    const FrameRecord& inner() const {
+        if (!inner_loaded_) {
+            auto* self = const_cast<FrameRecord*>(this);
+            self->inner_src = self->inner_dst = IpAddress();
+            self->inner_transport = 0;
+            self->inner_sport = self->inner_dport = 0;
+            self->matched.clear();
+            self->matched_policy = nullptr;
+            if (loaders_.inner) loaders_.inner(context_, self);
+            inner_loaded_ = true;
+        }
+        return *this;
+    }
+    Loaders loaders_;
+    const void* context_ = nullptr;
+    mutable bool ip_loaded_ = false, inner_loaded_ = false, transport_loaded_ = false;
     mutable Transport transport_;
 };
 
