@@ -493,35 +493,53 @@ void write_histogram(TableRows& hist, const LogHistogram& h, std::size_t count_c
     }
 }
 
-// TLS: Server, SNI, Handshakes, 5 outcomes, Retried, 2 legs x 5, Filter.
-constexpr std::size_t kTlsColumns = 2 + 1 + kTlsOutcomeCount + 1 + 10 + 1;
-
-class TlsTable final : public TableStat {
+// A TLS or QUIC table: its tracker, restarted with each run's settings, and
+// its Problems table.
+template <typename Tracker>
+class SecureTable : public TableStat {
 public:
-    TlsTable()
-        : TableStat("triage_tls,table", "Triage TLS Handshakes", "triage",
-                    secure_columns({{"Server", kLeft},
-                                    {"SNI", kLeft},
-                                    {"Handshakes", kRight},
-                                    {"Completed", kRight},
-                                    {"Alert", kRight},
-                                    {"Reset", kRight},
-                                    {"No ServerHello", kRight},
-                                    {"No client Finished", kRight},
-                                    {"HelloRetryRequest", kRight}},
-                                   {"Server leg", "Handshake"}),
-                    {kOverall, "Per server (address:port, SNI)", "Handshake time histogram (completed handshakes)",
-                     kProblems}) {}
-    TlsTracker tracker;
-    std::string window_error;
+    using TableStat::TableStat;
+    Tracker tracker;
 
 protected:
+    std::string window_error;
     void restart() override {
         const auto settings = prefs::snapshot();
         tracker.clear();
         tracker.set_window(settings->window);
         window_error = settings->window_error;
     }
+    void problems(std::uint64_t negative_time) {
+        std::vector<Problem> p = own_problems();
+        if (!window_error.empty()) p.push_back({"error", window_error});
+        if (negative_time)
+            p.push_back({"negative_time", std::to_string(negative_time) +
+                                              " handshakes whose timestamps go backwards (not in the statistics)"});
+        write_problems(rows(3), std::move(p), AnomalyLog());
+    }
+};
+
+// TLS: Server, SNI, Handshakes, 5 outcomes, Retried, 2 legs x 5, Filter.
+constexpr std::size_t kTlsColumns = 2 + 1 + kTlsOutcomeCount + 1 + 10 + 1;
+
+class TlsTable final : public SecureTable<TlsTracker> {
+public:
+    TlsTable()
+        : SecureTable("triage_tls,table", "Triage TLS Handshakes", "triage",
+                      secure_columns({{"Server", kLeft},
+                                      {"SNI", kLeft},
+                                      {"Handshakes", kRight},
+                                      {"Completed", kRight},
+                                      {"Alert", kRight},
+                                      {"Reset", kRight},
+                                      {"No ServerHello", kRight},
+                                      {"No client Finished", kRight},
+                                      {"HelloRetryRequest", kRight}},
+                                     {"Server leg", "Handshake"}),
+                      {kOverall, "Per server (address:port, SNI)", "Handshake time histogram (completed handshakes)",
+                       kProblems}) {}
+
+protected:
     void fill() override {
         const TlsReport rep = tracker.report();
         TableRows& all = rows(0);
@@ -542,43 +560,29 @@ protected:
             per.text(row, kTlsColumns - 1, server_filter(s.address, s.port));
         }
         write_histogram(rows(2), rep.histogram, 2, kTlsColumns);
-        std::vector<Problem> problems = own_problems();
-        if (!window_error.empty()) problems.push_back({"error", window_error});
-        if (rep.negative_time)
-            problems.push_back({"negative_time", std::to_string(rep.negative_time) +
-                                                     " handshakes whose timestamps go backwards (not in the "
-                                                     "statistics)"});
-        write_problems(rows(3), std::move(problems), AnomalyLog());
+        problems(rep.negative_time);
     }
 };
 
 // QUIC: Server, Handshakes, 5 outcomes, Retried, 3 legs x 5, Filter.
 constexpr std::size_t kQuicColumns = 1 + 1 + kQuicOutcomeCount + 1 + 15 + 1;
 
-class QuicTable final : public TableStat {
+class QuicTable final : public SecureTable<QuicTracker> {
 public:
     QuicTable()
-        : TableStat("triage_quic,table", "Triage QUIC Handshakes", "triage",
-                    secure_columns({{"Server", kLeft},
-                                    {"Handshakes", kRight},
-                                    {"Completed", kRight},
-                                    {"Unanswered", kRight},
-                                    {"Version negotiation", kRight},
-                                    {"Retry", kRight},
-                                    {"No client reply", kRight},
-                                    {"Retried", kRight}},
-                                   {"RTT", "Server leg", "Client leg"}),
-                    {kOverall, kPerServer, "RTT histogram (completed handshakes)", kProblems}) {}
-    QuicTracker tracker;
-    std::string window_error;
+        : SecureTable("triage_quic,table", "Triage QUIC Handshakes", "triage",
+                      secure_columns({{"Server", kLeft},
+                                      {"Handshakes", kRight},
+                                      {"Completed", kRight},
+                                      {"Unanswered", kRight},
+                                      {"Version negotiation", kRight},
+                                      {"Retry", kRight},
+                                      {"No client reply", kRight},
+                                      {"Retried", kRight}},
+                                     {"RTT", "Server leg", "Client leg"}),
+                      {kOverall, kPerServer, "RTT histogram (completed handshakes)", kProblems}) {}
 
 protected:
-    void restart() override {
-        const auto settings = prefs::snapshot();
-        tracker.clear();
-        tracker.set_window(settings->window);
-        window_error = settings->window_error;
-    }
     void fill() override {
         const QuicReport rep = tracker.report();
         TableRows& all = rows(0);
@@ -597,13 +601,7 @@ protected:
             per.text(row, kQuicColumns - 1, quic_filter(s.address, s.port));
         }
         write_histogram(rows(2), rep.histogram, 1, kQuicColumns);
-        std::vector<Problem> problems = own_problems();
-        if (!window_error.empty()) problems.push_back({"error", window_error});
-        if (rep.negative_time)
-            problems.push_back({"negative_time", std::to_string(rep.negative_time) +
-                                                     " handshakes whose timestamps go backwards (not in the "
-                                                     "statistics)"});
-        write_problems(rows(3), std::move(problems), AnomalyLog());
+        problems(rep.negative_time);
     }
 
 private:

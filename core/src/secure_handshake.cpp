@@ -487,11 +487,61 @@ TlsUpdate TlsTracker::add(const TcpSegment& seg, const PayloadRef& bytes) {
 }
 
 namespace {
-// Samples per server key, summarised after.
-template <typename Key>
-struct Samples {
-    std::map<Key, std::vector<Nanos>> by;
-    void add(const Key& k, Nanos v) { by[k].push_back(v); }
+// What TLS and QUIC reports share: counted records (context ones left out),
+// outcome counts, retries and negative times, per-server accumulators keyed
+// by `Key` (sorted by most connections, then key), and the legs' samples,
+// summarised over all and per server.
+template <typename Key, typename Report, typename Server, std::size_t Legs>
+class ReportBuilder {
+public:
+    ReportBuilder(Report* r, std::array<Summary Report::*, Legs> totals, std::array<Summary Server::*, Legs> per)
+        : r_(r), totals_(totals), per_(per) {}
+    // Counts a record; returns its server, or null when its times are
+    // negative (counted, not measured).
+    template <typename Rec, typename Init>
+    Server* count(const Rec& h, const Key& key, Init init) {
+        ++r_->connections;
+        const auto oi = static_cast<std::size_t>(h.outcome());
+        ++r_->outcomes[oi];
+        auto [it, fresh] = servers_.try_emplace(key);
+        Server& s = it->second;
+        if (fresh) init(s);
+        ++s.connections;
+        ++s.outcomes[oi];
+        if (h.retried()) {
+            ++r_->retried;
+            ++s.retried;
+        }
+        if (h.negative_time()) {
+            ++r_->negative_time;
+            return nullptr;
+        }
+        key_ = &it->first;
+        return &s;
+    }
+    // A leg's sample of the record count() returned a server for.
+    void sample(std::size_t leg, Nanos v) {
+        all_[leg].push_back(v);
+        by_[leg][*key_].push_back(v);
+    }
+    void finish(std::vector<Server>* out) {
+        for (std::size_t i = 0; i < Legs; ++i) {
+            r_->*totals_[i] = summarize(all_[i]);
+            for (auto& [k, v] : by_[i]) servers_[k].*per_[i] = summarize(v);
+        }
+        for (auto& kv : servers_) out->push_back(std::move(kv.second));
+        std::stable_sort(out->begin(), out->end(),
+                         [](const Server& a, const Server& b) { return a.connections > b.connections; });
+    }
+
+private:
+    Report* r_;
+    std::array<Summary Report::*, Legs> totals_;
+    std::array<Summary Server::*, Legs> per_;
+    std::map<Key, Server> servers_;
+    std::array<std::vector<Nanos>, Legs> all_;
+    std::array<std::map<Key, std::vector<Nanos>>, Legs> by_;
+    const Key* key_ = nullptr;
 };
 
 using TlsKey = std::tuple<IpAddress::SortKey, std::uint16_t, std::string>;
@@ -500,49 +550,24 @@ using QuicKey = std::pair<IpAddress::SortKey, std::uint16_t>;
 
 TlsReport TlsTracker::report() const {
     TlsReport r;
-    std::vector<Nanos> sleg, hs;
-    std::map<TlsKey, TlsServerReport> servers;
-    Samples<TlsKey> s_sleg, s_hs;
+    ReportBuilder<TlsKey, TlsReport, TlsServerReport, 2> b(&r, {&TlsReport::server_leg, &TlsReport::handshake},
+                                                           {&TlsServerReport::server_leg, &TlsServerReport::handshake});
     for (const TlsHandshake& h : records_) {
         if (h.context) continue;
-        ++r.connections;
-        const auto oi = static_cast<std::size_t>(h.outcome());
-        ++r.outcomes[oi];
         if (h.server_hello_seen) ++r.versions[tls_version_name(h.version)];
-        const TlsKey key{h.server.sort_key(), h.server_port, h.sni};
-        TlsServerReport& s = servers[key];
-        if (s.connections == 0) {
-            s.address = h.server;
-            s.port = h.server_port;
-            s.sni = h.sni;
-        }
-        ++s.connections;
-        ++s.outcomes[oi];
-        if (h.retried()) {
-            ++r.retried;
-            ++s.retried;
-        }
-        if (h.negative_time()) {
-            ++r.negative_time;
-            continue;
-        }
-        if (h.has_server_leg()) {
-            sleg.push_back(h.server_leg());
-            s_sleg.add(key, h.server_leg());
-        }
+        TlsServerReport* s = b.count(h, TlsKey{h.server.sort_key(), h.server_port, h.sni}, [&h](TlsServerReport& n) {
+            n.address = h.server;
+            n.port = h.server_port;
+            n.sni = h.sni;
+        });
+        if (!s) continue;
+        if (h.has_server_leg()) b.sample(0, h.server_leg());
         if (h.has_handshake()) {
-            hs.push_back(h.handshake());
-            s_hs.add(key, h.handshake());
+            b.sample(1, h.handshake());
             r.histogram.add(h.handshake());
         }
     }
-    r.server_leg = summarize(sleg);
-    r.handshake = summarize(hs);
-    for (auto& [k, v] : s_sleg.by) servers[k].server_leg = summarize(v);
-    for (auto& [k, v] : s_hs.by) servers[k].handshake = summarize(v);
-    for (auto& kv : servers) r.servers.push_back(std::move(kv.second));
-    std::stable_sort(r.servers.begin(), r.servers.end(),
-                     [](const TlsServerReport& a, const TlsServerReport& b) { return a.connections > b.connections; });
+    b.finish(&r.servers);
     return r;
 }
 
@@ -731,56 +756,29 @@ QuicHandshake& QuicTracker::start(const Flow& flow, std::uint32_t version, const
 
 QuicReport QuicTracker::report() const {
     QuicReport r;
-    std::vector<Nanos> rtt, sleg, cleg, conn;
-    std::map<QuicKey, QuicServerReport> servers;
-    Samples<QuicKey> s_rtt, s_sleg, s_cleg;
+    ReportBuilder<QuicKey, QuicReport, QuicServerReport, 3> b(
+        &r, {&QuicReport::rtt, &QuicReport::server_leg, &QuicReport::client_leg},
+        {&QuicServerReport::rtt, &QuicServerReport::server_leg, &QuicServerReport::client_leg});
+    std::vector<Nanos> connect;
     for (const QuicHandshake& h : records_) {
         if (h.context) continue;
-        ++r.connections;
-        const auto oi = static_cast<std::size_t>(h.outcome());
-        ++r.outcomes[oi];
         ++r.versions[quic_version_name(h.version)];
         if (h.zero_rtt) ++r.zero_rtt;
-        const QuicKey key{h.server.sort_key(), h.server_port};
-        QuicServerReport& s = servers[key];
-        if (s.connections == 0) {
-            s.address = h.server;
-            s.port = h.server_port;
-        }
-        ++s.connections;
-        ++s.outcomes[oi];
-        if (h.retried()) {
-            ++r.retried;
-            ++s.retried;
-        }
-        if (h.negative_time()) {
-            ++r.negative_time;
-            continue;
-        }
-        if (h.has_server_leg()) {
-            sleg.push_back(h.server_leg());
-            s_sleg.add(key, h.server_leg());
-        }
+        QuicServerReport* s = b.count(h, QuicKey{h.server.sort_key(), h.server_port}, [&h](QuicServerReport& n) {
+            n.address = h.server;
+            n.port = h.server_port;
+        });
+        if (!s) continue;
+        if (h.has_server_leg()) b.sample(1, h.server_leg());
         if (h.has_client_leg()) {
-            cleg.push_back(h.client_leg());
-            s_cleg.add(key, h.client_leg());
-            rtt.push_back(h.rtt());
-            s_rtt.add(key, h.rtt());
-            conn.push_back(h.connect());
+            b.sample(2, h.client_leg());
+            b.sample(0, h.rtt());
+            connect.push_back(h.connect());
             r.histogram.add(h.rtt());
         }
     }
-    r.rtt = summarize(rtt);
-    r.server_leg = summarize(sleg);
-    r.client_leg = summarize(cleg);
-    r.connect = summarize(conn);
-    for (auto& [k, v] : s_rtt.by) servers[k].rtt = summarize(v);
-    for (auto& [k, v] : s_sleg.by) servers[k].server_leg = summarize(v);
-    for (auto& [k, v] : s_cleg.by) servers[k].client_leg = summarize(v);
-    for (auto& kv : servers) r.servers.push_back(std::move(kv.second));
-    std::stable_sort(r.servers.begin(), r.servers.end(), [](const QuicServerReport& a, const QuicServerReport& b) {
-        return a.connections > b.connections;
-    });
+    b.finish(&r.servers);
+    r.connect = summarize(connect);
     return r;
 }
 
@@ -891,14 +889,30 @@ void quic_connection(JsonWriter& w, const QuicHandshake& h) {
     w.end_object();
 }
 
-void window_json(JsonWriter& w, const FrameWindow& win) {
-    w.key("window").begin_object();
-    w.field("first_frame", win.first);
-    w.key("last_frame");
-    if (win.last)
-        w.value(win.last);
-    else
-        w.null();
+// "connections" (the counted ones), and in a windowed run "window" and the
+// handshakes begun in the context before it ("context_connections", for
+// triage-merge); then closes the section.
+template <typename Rec, typename Write>
+void connections_json(JsonWriter& w, const std::vector<Rec>& records, const FrameWindow& win, std::uint32_t Rec::*start,
+                      Write write) {
+    w.key("connections").begin_array();
+    for (const Rec& h : records)
+        if (!h.context) write(w, h);
+    w.end_array();
+    if (win.limited()) {
+        w.key("window").begin_object();
+        w.field("first_frame", win.first);
+        w.key("last_frame");
+        if (win.last)
+            w.value(win.last);
+        else
+            w.null();
+        w.end_object();
+        w.key("context_connections").begin_array();
+        for (const Rec& h : records)
+            if (h.context && h.*start < win.first) write(w, h);
+        w.end_array();
+    }
     w.end_object();
 }
 }  // namespace
@@ -938,18 +952,7 @@ void write_tls_json(const TlsTracker& t, JsonWriter& w) {
         w.end_object();
     }
     w.end_array();
-    w.key("connections").begin_array();
-    for (const TlsHandshake& h : t.handshakes())
-        if (!h.context) tls_connection(w, h);
-    w.end_array();
-    if (const FrameWindow& win = t.window(); win.limited()) {
-        window_json(w, win);
-        w.key("context_connections").begin_array();
-        for (const TlsHandshake& h : t.handshakes())
-            if (h.context && h.client_hello_frame < win.first) tls_connection(w, h);
-        w.end_array();
-    }
-    w.end_object();
+    connections_json(w, t.handshakes(), t.window(), &TlsHandshake::client_hello_frame, tls_connection);
 }
 
 void write_quic_json(const QuicTracker& t, JsonWriter& w) {
@@ -986,18 +989,7 @@ void write_quic_json(const QuicTracker& t, JsonWriter& w) {
         w.end_object();
     }
     w.end_array();
-    w.key("connections").begin_array();
-    for (const QuicHandshake& h : t.handshakes())
-        if (!h.context) quic_connection(w, h);
-    w.end_array();
-    if (const FrameWindow& win = t.window(); win.limited()) {
-        window_json(w, win);
-        w.key("context_connections").begin_array();
-        for (const QuicHandshake& h : t.handshakes())
-            if (h.context && h.first_initial_frame < win.first) quic_connection(w, h);
-        w.end_array();
-    }
-    w.end_object();
+    connections_json(w, t.handshakes(), t.window(), &QuicHandshake::first_initial_frame, quic_connection);
 }
 
 namespace {

@@ -48,8 +48,8 @@ SERVER = textwrap.dedent("""
             c, _ = s.accept()
             try:
                 if mode == "silent":
-                    c.recv(4096)
-                    c.recv(1)          # until the client gives up
+                    while c.recv(65536):  # all of the ClientHello (one or more segments), until the client
+                        pass              # gives up: closing with unread data would send a RST
                 elif mode == "reset":
                     c.recv(4096)
                     c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
