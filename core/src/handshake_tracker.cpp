@@ -549,14 +549,6 @@ void handshake_json(const HandshakeTracker& t, const std::function<void(std::str
 }
 
 namespace {
-void frame_or_null(JsonWriter& w, std::string_view k, bool present, std::uint32_t f) {
-    w.plain_key(k);
-    if (present)
-        w.value(f);
-    else
-        w.null();
-}
-
 void write_connection(JsonWriter& w, const Handshake& h) {
     w.begin_object();
     w.field("stream", h.stream);
@@ -571,12 +563,12 @@ void write_connection(JsonWriter& w, const Handshake& h) {
         w.epoch_us(h.synack_time);
     else
         w.null();
-    frame_or_null(w, "first_syn_frame", h.has_syn, h.first_syn_frame);
-    frame_or_null(w, "syn_frame", h.has_syn, h.syn_frame);
-    frame_or_null(w, "synack_frame", h.synack_seen, h.synack_frame);
-    frame_or_null(w, "last_synack_frame", h.synack_seen, h.last_synack_frame);
-    frame_or_null(w, "ack_frame", h.ack_seen, h.ack_frame);
-    frame_or_null(w, "rst_frame", h.rst_frame != 0, h.rst_frame);
+    w.field_or_null("first_syn_frame", h.has_syn, h.first_syn_frame);
+    w.field_or_null("syn_frame", h.has_syn, h.syn_frame);
+    w.field_or_null("synack_frame", h.synack_seen, h.synack_frame);
+    w.field_or_null("last_synack_frame", h.synack_seen, h.last_synack_frame);
+    w.field_or_null("ack_frame", h.ack_seen, h.ack_frame);
+    w.field_or_null("rst_frame", h.rst_frame != 0, h.rst_frame);
     w.field("syn_count", h.syn_count);
     w.field("synack_count", h.synack_count);
     w.field("retried", h.retried());
@@ -625,18 +617,7 @@ void write_handshake_json(const HandshakeTracker& t, JsonWriter& w, const std::f
     w.summary_ms("server_leg_ms", r.server_leg);
     w.summary_ms("client_leg_ms", r.client_leg);
     w.summary_ms("connect_ms", r.connect);
-    w.key("histogram").begin_array();
-    for (std::size_t i = 0; i < r.histogram.size(); ++i) {
-        w.begin_object();
-        w.key("upper_ms");
-        if (r.histogram.upper(i) < 0)
-            w.null();
-        else
-            w.ms(r.histogram.upper(i));
-        w.field("count", r.histogram.count(i));
-        w.end_object();
-    }
-    w.end_array();
+    w.key("histogram").histogram_value(r.histogram);
     w.key("servers").begin_array();
     for (const ServerReport& s : r.servers) {
         w.begin_object();

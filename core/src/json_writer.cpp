@@ -190,4 +190,19 @@ JsonWriter& JsonWriter::summary_ms_value(const Summary& s) {
     return end_object();
 }
 
+JsonWriter& JsonWriter::histogram_value(const LogHistogram& h) {
+    begin_array();
+    for (std::size_t i = 0; i < h.size(); ++i) {
+        begin_object();
+        key("upper_ms");
+        if (h.upper(i) < 0)
+            null();
+        else
+            ms(h.upper(i));
+        field("count", h.count(i));
+        end_object();
+    }
+    return end_array();
+}
+
 }  // namespace triage

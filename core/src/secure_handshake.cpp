@@ -31,7 +31,6 @@ const std::uint8_t* find(const std::uint8_t* hay, std::size_t n, const std::uint
 std::int64_t seq_diff(std::uint32_t a, std::uint32_t b) {
     return static_cast<std::int32_t>(a - b);
 }
-constexpr std::uint16_t kRst = 0x04;
 }  // namespace
 
 const std::uint8_t* find_tcp_payload(const std::uint8_t* frame, std::size_t captured, std::uint16_t sport,
@@ -406,7 +405,7 @@ void TlsTracker::walk(TlsHandshake& h, int dir, const Located& s, std::size_t of
 
 TlsUpdate TlsTracker::add(const TcpSegment& seg, const PayloadRef& bytes) {
     TlsUpdate up;
-    if (seg.seglen == 0 && !(seg.flags & kRst)) return up;
+    if (seg.seglen == 0 && !(seg.flags & tcp_flags::rst)) return up;
     std::uint32_t* sl = slot(seg.stream);
     if (*sl == kNotTls) return up;
     Located s;
@@ -426,7 +425,7 @@ TlsUpdate TlsTracker::add(const TcpSegment& seg, const PayloadRef& bytes) {
         up.handshake = h;
         up.before = h->outcome();
         const bool had_time = h->finished_seen;
-        if (s.flags & kRst) {
+        if (s.flags & tcp_flags::rst) {
             h->reset_seen = true;
             h->rst_frame = s.frame;
         } else if (s.seglen > 0) {
@@ -784,29 +783,6 @@ QuicReport QuicTracker::report() const {
 
 // ---- JSON and CSV -----------------------------------------------------------------
 namespace {
-void frame_or_null(JsonWriter& w, std::string_view k, std::uint32_t f) {
-    w.plain_key(k);
-    if (f)
-        w.value(f);
-    else
-        w.null();
-}
-
-void histogram_json(JsonWriter& w, const LogHistogram& h) {
-    w.key("histogram").begin_array();
-    for (std::size_t i = 0; i < h.size(); ++i) {
-        w.begin_object();
-        w.key("upper_ms");
-        if (h.upper(i) < 0)
-            w.null();
-        else
-            w.ms(h.upper(i));
-        w.field("count", h.count(i));
-        w.end_object();
-    }
-    w.end_array();
-}
-
 void tls_connection(JsonWriter& w, const TlsHandshake& h) {
     w.begin_object();
     w.field("stream", h.stream);
@@ -825,11 +801,11 @@ void tls_connection(JsonWriter& w, const TlsHandshake& h) {
     else
         w.null();
     w.key("start_time").epoch_us(h.client_hello_time);
-    frame_or_null(w, "client_hello_frame", h.client_hello_frame);
-    frame_or_null(w, "hello_frame", h.hello_frame);
-    frame_or_null(w, "server_hello_frame", h.server_hello_seen ? h.server_hello_frame : 0);
-    frame_or_null(w, "finished_frame", h.finished_seen ? h.finished_frame : 0);
-    frame_or_null(w, "alert_frame", h.alert_seen ? h.alert_frame : 0);
+    w.field("client_hello_frame", h.client_hello_frame);
+    w.field("hello_frame", h.hello_frame);
+    w.field_or_null("server_hello_frame", h.server_hello_seen, h.server_hello_frame);
+    w.field_or_null("finished_frame", h.finished_seen, h.finished_frame);
+    w.field_or_null("alert_frame", h.alert_seen, h.alert_frame);
     w.key("alert");
     if (!h.alert_seen)
         w.null();
@@ -837,7 +813,7 @@ void tls_connection(JsonWriter& w, const TlsHandshake& h) {
         w.value("encrypted");
     else
         w.value(static_cast<unsigned>(h.alert_description));
-    frame_or_null(w, "rst_frame", h.reset_seen ? h.rst_frame : 0);
+    w.field_or_null("rst_frame", h.reset_seen, h.rst_frame);
     w.field("client_hellos", static_cast<unsigned>(h.client_hellos));
     w.field("retried", h.retried());
     w.field_ms_or_null("server_leg_ms", h.has_server_leg(), h.server_leg());
@@ -866,13 +842,13 @@ void quic_connection(JsonWriter& w, const QuicHandshake& h) {
     else
         w.null();
     w.key("start_time").epoch_us(h.first_initial_time);
-    frame_or_null(w, "first_initial_frame", h.first_initial_frame);
-    frame_or_null(w, "initial_frame", h.initial_frame);
-    frame_or_null(w, "server_initial_frame", h.server_initial_seen ? h.server_initial_frame : 0);
-    frame_or_null(w, "server_last_frame", h.server_initial_seen ? h.server_last_frame : 0);
-    frame_or_null(w, "handshake_frame", h.handshake_seen ? h.handshake_frame : 0);
-    frame_or_null(w, "retry_frame", h.retry_seen ? h.retry_frame : 0);
-    frame_or_null(w, "version_negotiation_frame", h.vn_seen ? h.vn_frame : 0);
+    w.field("first_initial_frame", h.first_initial_frame);
+    w.field("initial_frame", h.initial_frame);
+    w.field_or_null("server_initial_frame", h.server_initial_seen, h.server_initial_frame);
+    w.field_or_null("server_last_frame", h.server_initial_seen, h.server_last_frame);
+    w.field_or_null("handshake_frame", h.handshake_seen, h.handshake_frame);
+    w.field_or_null("retry_frame", h.retry_seen, h.retry_frame);
+    w.field_or_null("version_negotiation_frame", h.vn_seen, h.vn_frame);
     w.field("client_initials", h.client_initials);
     w.field("zero_rtt", h.zero_rtt);
     w.field("retried", h.retried());
@@ -932,7 +908,7 @@ void write_tls_json(const TlsTracker& t, JsonWriter& w) {
     w.end_object();
     w.summary_ms("server_leg_ms", r.server_leg);
     w.summary_ms("handshake_ms", r.handshake);
-    histogram_json(w, r.histogram);
+    w.key("histogram").histogram_value(r.histogram);
     w.key("servers").begin_array();
     for (const TlsServerReport& s : r.servers) {
         w.begin_object();
@@ -973,7 +949,7 @@ void write_quic_json(const QuicTracker& t, JsonWriter& w) {
     w.summary_ms("server_leg_ms", r.server_leg);
     w.summary_ms("client_leg_ms", r.client_leg);
     w.summary_ms("connect_ms", r.connect);
-    histogram_json(w, r.histogram);
+    w.key("histogram").histogram_value(r.histogram);
     w.key("servers").begin_array();
     for (const QuicServerReport& s : r.servers) {
         w.begin_object();

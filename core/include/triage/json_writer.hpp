@@ -95,6 +95,13 @@ public:
         key(k);
         return present ? ms(ns) : null();
     }
+    // A frame number, or null when `present` is false.
+    JsonWriter& field_or_null(std::string_view k, bool present, std::uint32_t v) {
+        plain_key(k);
+        return present ? value(v) : null();
+    }
+    // [{upper_ms, count}...] of a histogram; the last bucket's bound is null.
+    JsonWriter& histogram_value(const LogHistogram& h);
     // {count,min,mean,p50,p90,p95,p99,max} in milliseconds; nulls when empty.
     template <std::size_t N>
     JsonWriter& summary_ms(const char (&k)[N], const Summary& s) {
