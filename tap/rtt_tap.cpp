@@ -27,13 +27,19 @@ struct Trackers {
     HandshakeTracker tcp;
     TlsTracker tls;
     QuicTracker quic;
-    void reset(const FrameWindow& w) {
+    void clear() {
         tcp.clear();
         tls.clear();
         quic.clear();
+    }
+    void set_window(const FrameWindow& w) {
         tcp.set_window(w);
         tls.set_window(w);
         quic.set_window(w);
+    }
+    void reset(const FrameWindow& w) {
+        clear();
+        set_window(w);
     }
 };
 
@@ -331,44 +337,7 @@ tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, con
 // Three tables: all servers in one row, a row per server (address, port), and
 // the histogram in bucket order (its labels sort as text). Percentiles are
 // nearest-rank over every handshake, as in the JSON, shown in milliseconds.
-constexpr const char* kLegs[] = {"RTT", "Server leg", "Client leg"};
 constexpr const char* kStats[] = {"p50", "p90", "p95", "p99", "max"};
-
-std::vector<TableColumn> rtt_columns() {
-    static std::deque<std::string> names;  // Wireshark keeps the pointers
-    std::vector<TableColumn> c{{"Server", kLeft},   {"Handshakes", kRight}, {"Completed", kRight},
-                               {"Refused", kRight}, {"Unanswered", kRight}, {"No ACK", kRight},
-                               {"Retried", kRight}};
-    for (const char* leg : kLegs)
-        for (const char* stat : kStats) {
-            names.push_back(std::string(leg) + " " + stat + " (ms)");
-            c.push_back({names.back().c_str(), kRight});
-        }
-    c.push_back({"Network path", kLeft});
-    c.push_back({"Filter", kLeft});
-    return c;
-}
-
-constexpr std::size_t kColHandshakes = 1, kColRetried = 6, kColFirstLeg = 7, kColPath = 22, kColFilter = 23;
-constexpr const char* kOverall = "All servers";
-constexpr const char* kPerServer = "Per server (address:port)";
-constexpr const char* kHistogramTable = "RTT histogram (completed handshakes)";
-constexpr const char* kProblems = "Problems";
-
-std::string server_name(const ServerKey& k) {
-    const std::string a = k.address.to_string();
-    return (k.address.is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(k.port);
-}
-
-// Which leg crosses the network, as the handshakes of a row say.
-std::string network_path(const std::array<std::uint64_t, 3>& legs) {
-    const std::uint64_t server = legs[static_cast<std::size_t>(NetworkLeg::server_leg)];
-    const std::uint64_t client = legs[static_cast<std::size_t>(NetworkLeg::client_leg)];
-    if (server && client) return "mixed";
-    if (server) return "server leg";
-    if (client) return "client leg";
-    return legs[static_cast<std::size_t>(NetworkLeg::unclear)] ? "unclear" : "";
-}
 
 // "03: <= 0.5 ms": numbered, so that the rows sort as text in bucket order.
 std::string bucket_label(const LogHistogram& h, std::size_t i) {
@@ -379,90 +348,18 @@ std::string bucket_label(const LogHistogram& h, std::size_t i) {
     return n + (last ? ": > " : ": <= ") + format_double(static_cast<double>(upper) / 1e6, 1) + " ms";
 }
 
-class RttTable final : public TableStat {
-public:
-    RttTable()
-        : TableStat("triage_rtt,table", "Triage Handshake RTT", "triage", rtt_columns(),
-                    {kOverall, kPerServer, kHistogramTable, kProblems}) {}
-    Trackers t;
-    std::string window_error;
-
-protected:
-    void restart() override {
-        const auto settings = prefs::snapshot();
-        t.reset(settings->window);
-        window_error = settings->window_error;
-    }
-
-    void fill() override {
-        const HandshakeReport rep = t.tcp.report();
-        TableRows& all = rows(0);
-        const std::size_t r = all.row(kOverall);
-        all.text(r, 0, kOverall);
-        write(all, r, rep.connections, rep.outcomes, rep.retried, {&rep.rtt, &rep.server_leg, &rep.client_leg});
-        all.text(r, kColPath, network_path(rep.network_leg));
-        all.text(r, kColFilter, "tcp.flags.syn == 1");
-        TableRows& per = rows(1);
-        for (const ServerReport& s : rep.servers) {
-            const std::string name = server_name(s.key);
-            const std::size_t row = per.row(name);
-            per.text(row, 0, name);
-            write(per, row, s.connections, s.outcomes, s.retried, {&s.rtt, &s.server_leg, &s.client_leg});
-            per.text(row, kColPath, network_path(s.network_leg));
-            per.text(row, kColFilter, server_filter(s.key.address, s.key.port));
-        }
-        TableRows& hist = rows(2);
-        for (std::size_t i = 0; i < rep.histogram.size(); ++i) {
-            const std::string label = bucket_label(rep.histogram, i);
-            const std::size_t row = hist.row(label);
-            hist.text(row, 0, label);
-            hist.count(row, kColHandshakes, rep.histogram.count(i));
-            for (std::size_t c = kColHandshakes + 1; c <= kColFilter; ++c) hist.empty(row, c);
-        }
-        std::vector<Problem> problems = own_problems();
-        if (!window_error.empty()) problems.push_back({"error", window_error});
-        if (rep.negative_time)
-            problems.push_back(
-                {"negative_time", std::to_string(rep.negative_time) +
-                                      " handshakes whose timestamps go backwards (not in the statistics)"});
-        write_problems(rows(3), std::move(problems), t.tcp.anomalies());
-    }
-
-private:
-    static void write(TableRows& t, std::size_t row, std::uint64_t connections,
-                      const std::array<std::uint64_t, kOutcomeCount>& outcomes, std::uint64_t retried,
-                      std::array<const Summary*, 3> legs) {
-        t.count(row, kColHandshakes, connections);
-        const Outcome order[] = {Outcome::completed, Outcome::refused, Outcome::unanswered, Outcome::no_ack};
-        for (std::size_t i = 0; i < 4; ++i)
-            t.count(row, kColHandshakes + 1 + i, outcomes[static_cast<std::size_t>(order[i])]);
-        t.count(row, kColRetried, retried);
-        std::size_t col = kColFirstLeg;
-        for (const Summary* s : legs)
-            for (Nanos v : {s->p50, s->p90, s->p95, s->p99, s->max}) {
-                t.number(row, col, s->count ? ms3(v) : std::string());
-                ++col;
-            }
-    }
-};
-
-RttTable g_table;
-
-tap_packet_status table_packet(void* listener, packet_info*, epan_dissect_t* edt, const void* data, tap_flags_t) {
-    if (g_table.take(listener, edt)) feed(g_table.t, data);
-    return TAP_PACKET_DONT_REDRAW;
-}
-
-// ---- TLS and QUIC tables (-z triage_tls,table, -z triage_quic,table) -------------------
-// The same shape as the TCP table: all servers, per server, the histogram,
-// Problems; the columns are each protocol's outcomes and legs.
-std::vector<TableColumn> secure_columns(std::vector<TableColumn> head, std::initializer_list<const char*> legs) {
+// What the TCP, TLS and QUIC tables share: columns `head`, then p50..max of
+// each leg, then `tail` and the Filter; the cells of the legs and counts; the
+// histogram rows; a tracker restarted with each run's settings, and Problems.
+std::vector<TableColumn> leg_columns(std::vector<TableColumn> head, std::initializer_list<const char*> legs,
+                                     std::initializer_list<TableColumn> tail = {}) {
     static std::deque<std::string> names;  // Wireshark keeps the pointers
     for (const char* leg : legs)
         for (const char* stat : kStats) {
             names.push_back(std::string(leg) + " " + stat + " (ms)");
             head.push_back({names.back().c_str(), kRight});
         }
+    head.insert(head.end(), tail);
     head.push_back({"Filter", kLeft});
     return head;
 }
@@ -493,10 +390,8 @@ void write_histogram(TableRows& hist, const LogHistogram& h, std::size_t count_c
     }
 }
 
-// A TLS or QUIC table: its tracker, restarted with each run's settings, and
-// its Problems table.
 template <typename Tracker>
-class SecureTable : public TableStat {
+class HandshakeTable : public TableStat {
 public:
     using TableStat::TableStat;
     Tracker tracker;
@@ -509,24 +404,106 @@ protected:
         tracker.set_window(settings->window);
         window_error = settings->window_error;
     }
-    void problems(std::uint64_t negative_time) {
+    void problems(std::uint64_t negative_time, const AnomalyLog& anomalies = AnomalyLog()) {
         std::vector<Problem> p = own_problems();
         if (!window_error.empty()) p.push_back({"error", window_error});
         if (negative_time)
             p.push_back({"negative_time", std::to_string(negative_time) +
                                               " handshakes whose timestamps go backwards (not in the statistics)"});
-        write_problems(rows(3), std::move(p), AnomalyLog());
+        write_problems(rows(3), std::move(p), anomalies);
     }
 };
 
+std::vector<TableColumn> rtt_columns() {
+    return leg_columns({{"Server", kLeft},
+                        {"Handshakes", kRight},
+                        {"Completed", kRight},
+                        {"Refused", kRight},
+                        {"Unanswered", kRight},
+                        {"No ACK", kRight},
+                        {"Retried", kRight}},
+                       {"RTT", "Server leg", "Client leg"}, {{"Network path", kLeft}});
+}
+
+constexpr std::size_t kColHandshakes = 1, kColRetried = 6, kColFirstLeg = 7, kColPath = 22, kColFilter = 23;
+constexpr const char* kOverall = "All servers";
+constexpr const char* kPerServer = "Per server (address:port)";
+constexpr const char* kHistogramTable = "RTT histogram (completed handshakes)";
+constexpr const char* kProblems = "Problems";
+
+std::string server_name(const ServerKey& k) {
+    const std::string a = k.address.to_string();
+    return (k.address.is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(k.port);
+}
+
+// Which leg crosses the network, as the handshakes of a row say.
+std::string network_path(const std::array<std::uint64_t, 3>& legs) {
+    const std::uint64_t server = legs[static_cast<std::size_t>(NetworkLeg::server_leg)];
+    const std::uint64_t client = legs[static_cast<std::size_t>(NetworkLeg::client_leg)];
+    if (server && client) return "mixed";
+    if (server) return "server leg";
+    if (client) return "client leg";
+    return legs[static_cast<std::size_t>(NetworkLeg::unclear)] ? "unclear" : "";
+}
+
+class RttTable final : public HandshakeTable<Trackers> {
+public:
+    RttTable()
+        : HandshakeTable("triage_rtt,table", "Triage Handshake RTT", "triage", rtt_columns(),
+                         {kOverall, kPerServer, kHistogramTable, kProblems}) {}
+
+protected:
+    void fill() override {
+        const HandshakeReport rep = tracker.tcp.report();
+        TableRows& all = rows(0);
+        const std::size_t r = all.row(kOverall);
+        all.text(r, 0, kOverall);
+        write(all, r, rep.connections, rep.outcomes, rep.retried, {&rep.rtt, &rep.server_leg, &rep.client_leg});
+        all.text(r, kColPath, network_path(rep.network_leg));
+        all.text(r, kColFilter, "tcp.flags.syn == 1");
+        TableRows& per = rows(1);
+        for (const ServerReport& s : rep.servers) {
+            const std::string name = server_name(s.key);
+            const std::size_t row = per.row(name);
+            per.text(row, 0, name);
+            write(per, row, s.connections, s.outcomes, s.retried, {&s.rtt, &s.server_leg, &s.client_leg});
+            per.text(row, kColPath, network_path(s.network_leg));
+            per.text(row, kColFilter, server_filter(s.key.address, s.key.port));
+        }
+        write_histogram(rows(2), rep.histogram, kColHandshakes, kColFilter + 1);
+        problems(rep.negative_time, tracker.tcp.anomalies());
+    }
+
+private:
+    static void write(TableRows& t, std::size_t row, std::uint64_t connections,
+                      const std::array<std::uint64_t, kOutcomeCount>& outcomes, std::uint64_t retried,
+                      std::initializer_list<const Summary*> legs) {
+        t.count(row, kColHandshakes, connections);
+        const Outcome order[] = {Outcome::completed, Outcome::refused, Outcome::unanswered, Outcome::no_ack};
+        for (std::size_t i = 0; i < 4; ++i)
+            t.count(row, kColHandshakes + 1 + i, outcomes[static_cast<std::size_t>(order[i])]);
+        t.count(row, kColRetried, retried);
+        write_legs(t, row, kColFirstLeg, legs);
+    }
+};
+
+RttTable g_table;
+
+tap_packet_status table_packet(void* listener, packet_info*, epan_dissect_t* edt, const void* data, tap_flags_t) {
+    if (g_table.take(listener, edt)) feed(g_table.tracker, data);
+    return TAP_PACKET_DONT_REDRAW;
+}
+
+// ---- TLS and QUIC tables (-z triage_tls,table, -z triage_quic,table) -------------------
+// The same shape as the TCP table, with each protocol's outcomes and legs.
 // TLS: Server, SNI, Handshakes, 5 outcomes, Retried, 2 legs x 5, Filter.
 constexpr std::size_t kTlsColumns = 2 + 1 + kTlsOutcomeCount + 1 + 10 + 1;
 
-class TlsTable final : public SecureTable<TlsTracker> {
+class TlsTable final : public HandshakeTable<TlsTracker> {
 public:
     TlsTable()
-        : SecureTable("triage_tls,table", "Triage TLS Handshakes", "triage",
-                      secure_columns({{"Server", kLeft},
+        : HandshakeTable("triage_tls,table", "Triage TLS Handshakes", "triage",
+                         leg_columns({{"Server", kLeft},
                                       {"SNI", kLeft},
                                       {"Handshakes", kRight},
                                       {"Completed", kRight},
@@ -536,8 +513,8 @@ public:
                                       {"No client Finished", kRight},
                                       {"HelloRetryRequest", kRight}},
                                      {"Server leg", "Handshake"}),
-                      {kOverall, "Per server (address:port, SNI)", "Handshake time histogram (completed handshakes)",
-                       kProblems}) {}
+                         {kOverall, "Per server (address:port, SNI)", "Handshake time histogram (completed handshakes)",
+                          kProblems}) {}
 
 protected:
     void fill() override {
@@ -567,11 +544,11 @@ protected:
 // QUIC: Server, Handshakes, 5 outcomes, Retried, 3 legs x 5, Filter.
 constexpr std::size_t kQuicColumns = 1 + 1 + kQuicOutcomeCount + 1 + 15 + 1;
 
-class QuicTable final : public SecureTable<QuicTracker> {
+class QuicTable final : public HandshakeTable<QuicTracker> {
 public:
     QuicTable()
-        : SecureTable("triage_quic,table", "Triage QUIC Handshakes", "triage",
-                      secure_columns({{"Server", kLeft},
+        : HandshakeTable("triage_quic,table", "Triage QUIC Handshakes", "triage",
+                         leg_columns({{"Server", kLeft},
                                       {"Handshakes", kRight},
                                       {"Completed", kRight},
                                       {"Unanswered", kRight},
@@ -580,7 +557,7 @@ public:
                                       {"No client reply", kRight},
                                       {"Retried", kRight}},
                                      {"RTT", "Server leg", "Client leg"}),
-                      {kOverall, kPerServer, "RTT histogram (completed handshakes)", kProblems}) {}
+                         {kOverall, kPerServer, "RTT histogram (completed handshakes)", kProblems}) {}
 
 protected:
     void fill() override {
