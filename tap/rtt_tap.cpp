@@ -142,6 +142,16 @@ constexpr const char* kClientLeg = "Client leg: SYN-ACK to ACK (ms)";
 constexpr const char* kServers = "Servers";
 constexpr const char* kRetries = "SYN retransmissions";
 const LogHistogram kBuckets;  // only its bucket bounds and labels are used
+
+// The node name of the bucket a value falls in (labels formatted once, not per handshake).
+const char* bucket_label(Nanos v) {
+    static const std::vector<std::string> labels = [] {
+        std::vector<std::string> l;
+        for (std::size_t i = 0; i < kBuckets.size(); ++i) l.push_back(kBuckets.label(i));
+        return l;
+    }();
+    return labels[kBuckets.bucket_of(v)].c_str();
+}
 constexpr const char* kAnomalies = "Anomalies: negative time";
 
 // Wireshark's stats_tree appends a child by walking its siblings, so a node
@@ -275,7 +285,7 @@ void tree_tcp(stats_tree* st, TreeState& s, const HandshakeUpdate& up, const Tcp
         avg_stat_node_add_value_float(st, kServerLeg, 0, FALSE, ms(h.server_leg()));
         avg_stat_node_add_value_float(st, kClientLeg, 0, FALSE, ms(h.client_leg()));
         tick_stat_node(st, kHistogram, 0, TRUE);
-        tick_stat_node(st, kBuckets.label(kBuckets.bucket_of(h.rtt())).c_str(), s.histogram, FALSE);
+        tick_stat_node(st, bucket_label(h.rtt()), s.histogram, FALSE);
         avg_stat_node_add_value_float(st, kRtt, server.id, FALSE, ms(h.rtt()));
         avg_stat_node_add_value_float(st, kServerLeg, server.id, FALSE, ms(h.server_leg()));
     } else if (h.ack_seen && up.before != up.after && h.negative_time()) {
@@ -304,7 +314,7 @@ void tree_tls(stats_tree* st, TreeState& s, const TlsUpdate& up) {
     if (up.measured_now) {
         avg_stat_node_add_value_float(st, kTlsHandshake, 0, FALSE, ms(h.handshake()));
         tick_stat_node(st, kTlsHistogram, 0, TRUE);
-        tick_stat_node(st, kBuckets.label(kBuckets.bucket_of(h.handshake())).c_str(), s.tls_histogram, FALSE);
+        tick_stat_node(st, bucket_label(h.handshake()), s.tls_histogram, FALSE);
     }
 }
 
@@ -319,7 +329,7 @@ void tree_quic(stats_tree* st, TreeState& s, const QuicUpdate& up) {
         avg_stat_node_add_value_float(st, kQuicServerLeg, 0, FALSE, ms(h.server_leg()));
         avg_stat_node_add_value_float(st, kQuicClientLeg, 0, FALSE, ms(h.client_leg()));
         tick_stat_node(st, kQuicHistogram, 0, TRUE);
-        tick_stat_node(st, kBuckets.label(kBuckets.bucket_of(h.rtt())).c_str(), s.quic_histogram, FALSE);
+        tick_stat_node(st, bucket_label(h.rtt()), s.quic_histogram, FALSE);
     }
 }
 

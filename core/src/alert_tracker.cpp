@@ -76,7 +76,7 @@ std::string unwanted_json(const CompiledPolicy& policy, const AlertTracker& t, c
     for (const PolicyEntry& e : policy.entries_in_force()) {
         w.begin_object();
         w.field("protocol", e.protocol);
-        w.field("severity", to_string(e.severity));
+        w.plain_field("severity", to_string(e.severity));
         w.field("category", e.category);
         w.field("reason", e.reason);
         w.field("builtin", e.builtin);
@@ -86,10 +86,10 @@ std::string unwanted_json(const CompiledPolicy& policy, const AlertTracker& t, c
     w.key("port_rules").begin_array();
     for (const PortRule& p : policy.policy().port_rules) {
         w.begin_object();
-        w.field("transport", to_string(p.transport));
+        w.plain_field("transport", to_string(p.transport));
         w.field("ports", p.ports_text());
         w.field("label", p.label);
-        w.field("severity", to_string(p.severity));
+        w.plain_field("severity", to_string(p.severity));
         w.field("reason", p.reason);
         w.end_object();
     }
@@ -113,7 +113,7 @@ std::string unwanted_json(const CompiledPolicy& policy, const AlertTracker& t, c
         w.begin_object();
         w.field("protocol", r.protocol);
         w.field("category", r.category);
-        w.field("severity", to_string(r.severity));
+        w.plain_field("severity", to_string(r.severity));
         w.field("reason", r.reason);
         w.field("frames", a.frames);
         w.field("bytes", a.bytes);

@@ -289,7 +289,7 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
             w.null();
         else
             w.value(name);
-        w.field("scope", scope_name(d->direction));
+        w.plain_field("scope", scope_name(d->direction));
         volume_fields(w, d->volume);
         w.key("share").raw_number(
             format_double(outbound_bytes ? static_cast<double>(d->volume.frame_bytes) / outbound_bytes : 0.0, 6));

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 
+#include "triage/flat_index.hpp"
 #include "triage/json_writer.hpp"
 
 namespace triage {
@@ -290,6 +291,10 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
     anomalies_.frame_time(seg.frame, seg.time, window_.contains(seg.frame));
     // The record is worked on unpacked and stored back at the end.
     std::uint32_t index = current(seg.stream);
+    // Most segments come after the handshake's ACK: without SYN they change
+    // nothing (a RST or data after the ACK is the connection's business), so
+    // the record is not even unpacked.
+    if (index != kNoRecord && !(seg.flags & syn) && (records_[index].flags & kAckSeen)) return up;
     Handshake work;
     Handshake* h = nullptr;
     if (index != kNoRecord) {
@@ -445,7 +450,7 @@ HandshakeReport HandshakeTracker::report() const {
     HandshakeReport r;
     std::vector<Nanos> rtt, sleg, cleg, conn;
     std::vector<Sample> s_rtt, s_sleg, s_cleg;
-    std::unordered_map<ServerKey, std::uint32_t, ServerKeyHash> index;
+    FlatIndex index;  // into servers
     std::vector<ServerReport>& servers = r.servers;
     for (const Handshake& h : handshakes()) {
         if (h.context) continue;
@@ -456,9 +461,13 @@ HandshakeReport HandshakeTracker::report() const {
         if (h.syn_count > 1) r.syn_retransmissions += h.syn_count - 1;
         if (h.synack_count > 1) r.synack_retransmissions += h.synack_count - 1;
         const ServerKey key{h.server, h.server_port};
-        const auto [it, added] = index.try_emplace(key, static_cast<std::uint32_t>(servers.size()));
-        if (added) servers.push_back(ServerReport{key, 0, {}, 0, {}, {}, {}, {}});
-        const std::uint32_t si = it->second;
+        const std::size_t kh = ServerKeyHash{}(key);
+        std::uint32_t si = index.find(kh, [&](std::uint32_t k) { return servers[k].key == key; });
+        if (si == FlatIndex::kNone) {
+            si = static_cast<std::uint32_t>(servers.size());
+            servers.push_back(ServerReport{key, 0, {}, 0, {}, {}, {}, {}});
+            index.insert(kh, si, [&](std::uint32_t k) { return ServerKeyHash{}(servers[k].key); });
+        }
         ServerReport& s = servers[si];
         ++s.connections;
         ++s.outcomes[oi];
@@ -581,11 +590,11 @@ void write_connection(JsonWriter& w, const Handshake& h) {
     if (nl == NetworkLeg::unclear)
         w.null();
     else
-        w.value(to_string(nl));
-    w.field("outcome", to_string(h.outcome()));
+        w.plain_value(to_string(nl));
+    w.plain_field("outcome", to_string(h.outcome()));
     w.key("anomaly");
     if (h.negative_time())
-        w.value("negative_time");
+        w.plain_value("negative_time");
     else
         w.null();
     w.end_object();

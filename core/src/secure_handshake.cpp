@@ -810,7 +810,7 @@ void tls_connection(JsonWriter& w, const TlsHandshake& h) {
     if (!h.alert_seen)
         w.null();
     else if (h.alert_description == 255)
-        w.value("encrypted");
+        w.plain_value("encrypted");
     else
         w.value(static_cast<unsigned>(h.alert_description));
     w.field_or_null("rst_frame", h.reset_seen, h.rst_frame);
@@ -818,10 +818,10 @@ void tls_connection(JsonWriter& w, const TlsHandshake& h) {
     w.field("retried", h.retried());
     w.field_ms_or_null("server_leg_ms", h.has_server_leg(), h.server_leg());
     w.field_ms_or_null("handshake_ms", h.has_handshake(), h.handshake());
-    w.field("outcome", to_string(h.outcome()));
+    w.plain_field("outcome", to_string(h.outcome()));
     w.key("anomaly");
     if (h.negative_time())
-        w.value("negative_time");
+        w.plain_value("negative_time");
     else
         w.null();
     w.end_object();
@@ -856,10 +856,10 @@ void quic_connection(JsonWriter& w, const QuicHandshake& h) {
     w.field_ms_or_null("client_leg_ms", h.has_client_leg(), h.client_leg());
     w.field_ms_or_null("rtt_ms", h.has_rtt(), h.rtt());
     w.field_ms_or_null("connect_ms", h.has_rtt(), h.connect());
-    w.field("outcome", to_string(h.outcome()));
+    w.plain_field("outcome", to_string(h.outcome()));
     w.key("anomaly");
     if (h.negative_time())
-        w.value("negative_time");
+        w.plain_value("negative_time");
     else
         w.null();
     w.end_object();

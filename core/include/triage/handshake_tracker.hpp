@@ -76,7 +76,9 @@ struct Handshake {
 
 // What one segment changed, for incremental consumers such as a stats_tree.
 struct HandshakeUpdate {
-    const Handshake* handshake = nullptr;  // null: the segment touched no handshake
+    // null: the segment changed no handshake (none of its own, or one whose
+    // ACK was seen already and the segment has no SYN)
+    const Handshake* handshake = nullptr;
     bool is_new = false;
     Outcome before = Outcome::no_syn, after = Outcome::no_syn;
     bool rtt_now_known = false;  // this segment completed a measurable handshake

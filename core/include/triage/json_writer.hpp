@@ -61,6 +61,23 @@ public:
         put("null", 4);
         return *this;
     }
+    // A string known to need no escape (a name from the code, such as an enum's).
+    JsonWriter& plain_value(std::string_view s) {
+        before_value();
+        const std::size_t n = s.size() + 2;
+        if (cap_ - size_ < n) grow(n);
+        char* p = buf_.get() + size_;
+        *p = '"';
+        std::memcpy(p + 1, s.data(), s.size());
+        p[n - 1] = '"';
+        size_ += n;
+        return *this;
+    }
+    template <std::size_t N>
+    JsonWriter& plain_field(const char (&k)[N], std::string_view v) {
+        plain_key(std::string_view(k));
+        return plain_value(v);
+    }
     // A number written as-is (already formatted, e.g. by format_ms()).
     JsonWriter& raw_number(std::string_view digits);
 
