@@ -68,14 +68,26 @@ EgressUpdate EgressTracker::add(const EgressFrame& in) {
     f.time = clamp_time(in.time);
     anomalies_.frame_time(f.frame, f.time);
     EgressUpdate up;
-    const Direction d = up.direction = classify(f.src, f.dst);
-    totals_[static_cast<std::size_t>(d)].add(f.frame_len, f.ip_len, f.payload);
-    if (d == Direction::inbound || d == Direction::other) return up;
-
-    // Consecutive frames of one flow find their records without a lookup.
+    // Consecutive frames of one flow find their records without a lookup,
+    // and frames between the same two hosts their direction without
+    // matching the networks again.
     Last& c = last_;
-    if (!(c.valid && c.dst == f.dst && c.src == f.src && c.transport == f.transport && c.dport == f.dport)) {
-        c = Last{f.src, f.dst, f.transport, f.dport, locate_destination(f, d), 0, FlatIndex::kNone, true};
+    const bool same_hosts = c.valid && c.dst == f.dst && c.src == f.src;
+    Direction d;
+    if (same_hosts)
+        d = c.direction;
+    else if (last_other_.valid && last_other_.src == f.src && last_other_.dst == f.dst)
+        d = last_other_.direction;
+    else
+        d = classify(f.src, f.dst);
+    up.direction = d;
+    totals_[static_cast<std::size_t>(d)].add(f.frame_len, f.ip_len, f.payload);
+    if (d == Direction::inbound || d == Direction::other) {
+        last_other_ = LastOther{f.src, f.dst, d, true};
+        return up;
+    }
+    if (!(same_hosts && c.transport == f.transport && c.dport == f.dport)) {
+        c = Last{f.src, f.dst, f.transport, f.dport, locate_destination(f, d), 0, FlatIndex::kNone, d, true};
         c.pair = locate_pair(c.dest, hosts_.intern(f.src));
         if (f.transport != 0) c.port = locate_port(c.dest, f.transport, f.dport);
     }
@@ -237,6 +249,7 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
 
 std::string egress_json(const EgressTracker& t, const NameResolver& names, int indent) {
     JsonWriter w(indent);
+    w.set_compact_depth(4);  // as the streamed form: sources and ports are written as one-line values
     write_egress_json(t, names, w);
     return w.take();
 }
@@ -307,22 +320,25 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
             return a.volume.frame_bytes > b.volume.frame_bytes;
         });
         w.key("sources").begin_array();
-        for (const SourceVolume& src : srcs) {
-            w.begin_object();
-            w.field("address", src.address);
-            volume_fields(w, src.volume);
-            w.end_object();
+        for (const SourceVolume& src : srcs) {  // one line each, built at once
+            JsonLine l;
+            l.lit("{\"address\":").address(src.address);
+            l.lit(",\"frames\":").u64(src.volume.frames);
+            l.lit(",\"frame_bytes\":").u64(src.volume.frame_bytes);
+            l.lit(",\"ip_bytes\":").u64(src.volume.ip_bytes);
+            l.lit(",\"payload_bytes\":").u64(src.volume.payload_bytes);
+            w.raw_value(l.lit("}"));
         }
         w.end_array();
         std::size_t omitted = 0;
         w.key("ports").begin_array();
         for (const PortVolume& p : top_ports(detail.ports(*d), cfg.max_ports, &omitted)) {
-            w.begin_object();
-            w.field("transport", transport_name(p.transport));
-            w.field("port", static_cast<unsigned>(p.port));
-            w.field("frames", p.frames);
-            w.field("frame_bytes", p.frame_bytes);
-            w.end_object();
+            JsonLine l;
+            l.lit("{\"transport\":").plain(transport_name(p.transport));
+            l.lit(",\"port\":").u64(p.port);
+            l.lit(",\"frames\":").u64(p.frames);
+            l.lit(",\"frame_bytes\":").u64(p.frame_bytes);
+            w.raw_value(l.lit("}"));
         }
         w.end_array();
         w.field("ports_omitted", static_cast<std::uint64_t>(omitted));

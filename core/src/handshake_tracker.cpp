@@ -352,6 +352,7 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
             h->syn_data = seg.seglen;
             store(index, *h);                     // the table's rehash reads keys from the records
             note_unanswered(syn_key(*h), index);  // a refused record never gets here: its SYN starts anew
+            changed = false;                      // stored
         }
     } else if (is_syn && is_ack) {
         if (!h) begin(false);  // capture started after the SYN
@@ -422,26 +423,32 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
 
 namespace {
 
-// One leg's value for one server: all servers' samples in one array, sorted
-// by server then value, instead of a vector per server.
+// One leg's value for one server: all servers' samples in one array (no
+// vector per server), grouped by server when summarised.
 struct Sample {
     std::uint32_t server;
     Nanos value;
 };
 
 void summarize_servers(std::vector<Sample>& samples, std::vector<ServerReport>& servers, Summary ServerReport::*leg) {
-    std::sort(samples.begin(), samples.end(), [](const Sample& a, const Sample& b) {
-        return a.server != b.server ? a.server < b.server : a.value < b.value;
-    });
-    std::vector<Nanos> values;
-    for (std::size_t i = 0; i < samples.size();) {
-        values.clear();
-        std::size_t j = i;
-        for (; j < samples.size() && samples[j].server == samples[i].server; ++j) values.push_back(samples[j].value);
-        servers[samples[i].server].*leg = summarize_sorted(values);
-        i = j;
+    // Grouped by server with a counting sort (servers are dense indices), then
+    // each server's few values sorted: no sort of all samples at once.
+    std::vector<std::uint32_t> start(servers.size() + 1, 0);
+    for (const Sample& x : samples) ++start[x.server + 1];
+    for (std::size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
+    std::vector<Nanos> values(samples.size());
+    {
+        std::vector<std::uint32_t> next(start.begin(), start.end() - 1);
+        for (const Sample& x : samples) values[next[x.server]++] = x.value;
     }
     std::vector<Sample>().swap(samples);
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+        Nanos* begin = values.data() + start[i];
+        const std::size_t n = start[i + 1] - start[i];
+        if (n == 0) continue;
+        std::sort(begin, begin + n);
+        servers[i].*leg = summarize_sorted(begin, n);
+    }
 }
 
 }  // namespace
@@ -541,6 +548,7 @@ void write_handshake_json(const HandshakeTracker& t, JsonWriter& w, const std::f
 
 std::string handshake_json(const HandshakeTracker& t, int indent) {
     JsonWriter w(indent);
+    w.set_compact_depth(2);  // as the streamed form: connections are written as one-line values
     write_handshake_json(t, w, nullptr);
     return w.take();
 }
@@ -559,45 +567,45 @@ void handshake_json(const HandshakeTracker& t, const std::function<void(std::str
 
 namespace {
 void write_connection(JsonWriter& w, const Handshake& h) {
-    w.begin_object();
-    w.field("stream", h.stream);
-    w.field("client", h.client);
-    w.field("client_port", static_cast<unsigned>(h.client_port));
-    w.field("server", h.server);
-    w.field("server_port", static_cast<unsigned>(h.server_port));
-    w.key("start_time");
+    JsonLine l;  // one line per connection: built at once (a report lists millions)
+    l.lit("{\"stream\":").u64(h.stream);
+    l.lit(",\"client\":").address(h.client);
+    l.lit(",\"client_port\":").u64(h.client_port);
+    l.lit(",\"server\":").address(h.server);
+    l.lit(",\"server_port\":").u64(h.server_port);
+    l.lit(",\"start_time\":");
     if (h.has_syn)
-        w.epoch_us(h.first_syn_time);
+        l.epoch_us(h.first_syn_time);
     else if (h.synack_seen)
-        w.epoch_us(h.synack_time);
+        l.epoch_us(h.synack_time);
     else
-        w.null();
-    w.field_or_null("first_syn_frame", h.has_syn, h.first_syn_frame);
-    w.field_or_null("syn_frame", h.has_syn, h.syn_frame);
-    w.field_or_null("synack_frame", h.synack_seen, h.synack_frame);
-    w.field_or_null("last_synack_frame", h.synack_seen, h.last_synack_frame);
-    w.field_or_null("ack_frame", h.ack_seen, h.ack_frame);
-    w.field_or_null("rst_frame", h.rst_frame != 0, h.rst_frame);
-    w.field("syn_count", h.syn_count);
-    w.field("synack_count", h.synack_count);
-    w.field("retried", h.retried());
-    w.field_ms_or_null("server_leg_ms", h.has_server_leg(), h.server_leg());
-    w.field_ms_or_null("client_leg_ms", h.has_client_leg(), h.client_leg());
-    w.field_ms_or_null("rtt_ms", h.has_rtt(), h.rtt());
-    w.field_ms_or_null("connect_ms", h.has_connect(), h.connect());
-    w.key("network_leg");
+        l.null();
+    l.lit(",\"first_syn_frame\":").u64_or_null(h.has_syn, h.first_syn_frame);
+    l.lit(",\"syn_frame\":").u64_or_null(h.has_syn, h.syn_frame);
+    l.lit(",\"synack_frame\":").u64_or_null(h.synack_seen, h.synack_frame);
+    l.lit(",\"last_synack_frame\":").u64_or_null(h.synack_seen, h.last_synack_frame);
+    l.lit(",\"ack_frame\":").u64_or_null(h.ack_seen, h.ack_frame);
+    l.lit(",\"rst_frame\":").u64_or_null(h.rst_frame != 0, h.rst_frame);
+    l.lit(",\"syn_count\":").u64(h.syn_count);
+    l.lit(",\"synack_count\":").u64(h.synack_count);
+    l.lit(",\"retried\":").boolean(h.retried());
+    l.lit(",\"server_leg_ms\":").ms_or_null(h.has_server_leg(), h.server_leg());
+    l.lit(",\"client_leg_ms\":").ms_or_null(h.has_client_leg(), h.client_leg());
+    l.lit(",\"rtt_ms\":").ms_or_null(h.has_rtt(), h.rtt());
+    l.lit(",\"connect_ms\":").ms_or_null(h.has_connect(), h.connect());
+    l.lit(",\"network_leg\":");
     const NetworkLeg nl = h.network_leg();
     if (nl == NetworkLeg::unclear)
-        w.null();
+        l.null();
     else
-        w.plain_value(to_string(nl));
-    w.plain_field("outcome", to_string(h.outcome()));
-    w.key("anomaly");
+        l.plain(to_string(nl));
+    l.lit(",\"outcome\":").plain(to_string(h.outcome()));
+    l.lit(",\"anomaly\":");
     if (h.negative_time())
-        w.plain_value("negative_time");
+        l.plain("negative_time");
     else
-        w.null();
-    w.end_object();
+        l.null();
+    w.raw_value(l.lit("}"));
 }
 
 // A context handshake that began before the counting window (not after it).

@@ -172,7 +172,24 @@ JsonWriter& JsonWriter::raw_number(std::string_view digits) {
     return *this;
 }
 
+JsonLine& JsonLine::summary_ms(const Summary& s) {
+    const bool any = s.count > 0;
+    lit("{\"count\":").u64(s.count);
+    lit(",\"min\":").ms_or_null(any, s.min);
+    lit(",\"mean\":").ms_or_null(any, s.mean_ns);
+    lit(",\"p50\":").ms_or_null(any, s.p50);
+    lit(",\"p90\":").ms_or_null(any, s.p90);
+    lit(",\"p95\":").ms_or_null(any, s.p95);
+    lit(",\"p99\":").ms_or_null(any, s.p99);
+    lit(",\"max\":").ms_or_null(any, s.max);
+    return lit("}");
+}
+
 JsonWriter& JsonWriter::summary_ms_value(const Summary& s) {
+    if (opens_compact()) {  // the same text, built at once
+        JsonLine line;
+        return raw_value(line.summary_ms(s));
+    }
     begin_object();
     field("count", static_cast<std::uint64_t>(s.count));
     const bool any = s.count > 0;

@@ -23,12 +23,18 @@ Nanos saturating_add(Nanos a, Nanos b) {
     return r;
 }
 
-Nanos nearest_rank(const std::vector<Nanos>& sorted, double p) {
-    if (sorted.empty()) return 0;
-    const double n = static_cast<double>(sorted.size());
+namespace {
+Nanos nearest_rank(const Nanos* sorted, std::size_t size, double p) {
+    if (size == 0) return 0;
+    const double n = static_cast<double>(size);
     auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * n - 1e-9));
-    rank = std::clamp<std::size_t>(rank, 1, sorted.size());
+    rank = std::clamp<std::size_t>(rank, 1, size);
     return sorted[rank - 1];
+}
+}  // namespace
+
+Nanos nearest_rank(const std::vector<Nanos>& sorted, double p) {
+    return nearest_rank(sorted.data(), sorted.size(), p);
 }
 
 Summary summarize(std::vector<Nanos>& samples) {
@@ -37,14 +43,18 @@ Summary summarize(std::vector<Nanos>& samples) {
 }
 
 Summary summarize_sorted(const std::vector<Nanos>& samples) {
+    return summarize_sorted(samples.data(), samples.size());
+}
+
+Summary summarize_sorted(const Nanos* samples, std::size_t size) {
     Summary s;
-    s.count = samples.size();
-    if (samples.empty()) return s;
-    s.min = samples.front();
-    s.max = samples.back();
+    s.count = size;
+    if (size == 0) return s;
+    s.min = samples[0];
+    s.max = samples[size - 1];
     __int128 sum = 0;  // exact: a million samples of 2^62 ns cannot overflow it
-    for (Nanos v : samples) sum += v;
-    const auto n = static_cast<__int128>(samples.size());
+    for (std::size_t i = 0; i < size; ++i) sum += samples[i];
+    const auto n = static_cast<__int128>(size);
     s.mean = static_cast<double>(static_cast<long double>(sum) / static_cast<long double>(n));
     // Floor division, then round half to even.
     __int128 q = sum / n, r = sum % n;
@@ -54,10 +64,10 @@ Summary summarize_sorted(const std::vector<Nanos>& samples) {
     }
     if (2 * r > n || (2 * r == n && (q & 1))) ++q;
     s.mean_ns = static_cast<Nanos>(q);
-    s.p50 = nearest_rank(samples, 50);
-    s.p90 = nearest_rank(samples, 90);
-    s.p95 = nearest_rank(samples, 95);
-    s.p99 = nearest_rank(samples, 99);
+    s.p50 = nearest_rank(samples, size, 50);
+    s.p90 = nearest_rank(samples, size, 90);
+    s.p95 = nearest_rank(samples, size, 95);
+    s.p99 = nearest_rank(samples, size, 99);
     return s;
 }
 

@@ -138,9 +138,17 @@ private:
         std::uint8_t transport = 0;
         std::uint16_t dport = 0;
         std::uint32_t dest = 0, pair = 0, port = FlatIndex::kNone;
+        Direction direction = Direction::other;
         bool valid = false;
     };
     Last last_;
+    // The hosts of the last frame that was not outbound.
+    struct LastOther {
+        IpAddress src, dst;
+        Direction direction = Direction::other;
+        bool valid = false;
+    };
+    LastOther last_other_;
 };
 
 // The estimated egress cost of `ip_bytes` at the configured price per GB (10^9 bytes).

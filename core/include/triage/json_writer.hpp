@@ -16,6 +16,59 @@
 
 namespace triage {
 
+// The text of one compact JSON value built in place, for the records of long
+// lists (a connection, a summary): literal fragments and numbers are copied
+// into a fixed buffer, then written by JsonWriter::raw_value() at once,
+// without the writer's per-token bookkeeping. Only for values of bounded size
+// whose strings need no escape (addresses, names from the code).
+class JsonLine {
+public:
+    static constexpr std::size_t kCapacity = 2048;
+    template <std::size_t N>
+    JsonLine& lit(const char (&s)[N]) {
+        std::memcpy(p_, s, N - 1);
+        p_ += N - 1;
+        return *this;
+    }
+    JsonLine& u64(std::uint64_t v) {
+        p_ = std::to_chars(p_, end(), v).ptr;
+        return *this;
+    }
+    JsonLine& ms(Nanos ns) {
+        p_ = write_ms(p_, ns);
+        return *this;
+    }
+    JsonLine& epoch_us(Nanos ns) {
+        p_ = write_epoch_us(p_, ns);
+        return *this;
+    }
+    JsonLine& null() { return lit("null"); }
+    JsonLine& boolean(bool b) { return b ? lit("true") : lit("false"); }
+    JsonLine& ms_or_null(bool present, Nanos ns) { return present ? ms(ns) : null(); }
+    JsonLine& u64_or_null(bool present, std::uint64_t v) { return present ? u64(v) : null(); }
+    JsonLine& address(const IpAddress& a) {
+        *p_++ = '"';
+        p_ = a.write(p_);
+        *p_++ = '"';
+        return *this;
+    }
+    // A string with nothing to escape, in quotes.
+    JsonLine& plain(std::string_view s) {
+        *p_++ = '"';
+        std::memcpy(p_, s.data(), s.size());
+        p_ += s.size();
+        *p_++ = '"';
+        return *this;
+    }
+    JsonLine& summary_ms(const Summary& s);
+    std::string_view view() const { return {buf_, static_cast<std::size_t>(p_ - buf_)}; }
+
+private:
+    char* end() { return buf_ + kCapacity; }
+    char buf_[kCapacity];
+    char* p_ = buf_;
+};
+
 class JsonWriter {
 public:
     // Output goes to a string (take()) or, with a sink, out in chunks as it
@@ -80,6 +133,10 @@ public:
     }
     // A number written as-is (already formatted, e.g. by format_ms()).
     JsonWriter& raw_number(std::string_view digits);
+    // A compact value built by JsonLine (its text as-is).
+    JsonWriter& raw_value(const JsonLine& line) { return raw_number(line.view()); }
+    // True when a container opened now is written on one line.
+    bool opens_compact() const { return first_.size() >= compact_depth_; }
 
     template <typename T>
     JsonWriter& field(std::string_view k, const T& v) {

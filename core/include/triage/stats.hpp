@@ -43,6 +43,7 @@ Nanos nearest_rank(const std::vector<Nanos>& sorted, double p);
 Summary summarize(std::vector<Nanos>& samples);
 // The same of samples already sorted.
 Summary summarize_sorted(const std::vector<Nanos>& sorted);
+Summary summarize_sorted(const Nanos* sorted, std::size_t size);
 
 // Histogram with 1-2-5 log-spaced upper bounds from 0.1 ms to 10 s, plus an
 // overflow bucket (upper bound < 0 means "no bound").
