@@ -186,7 +186,9 @@ tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, con
         if (dir != Direction::inbound && dir != Direction::other) outbound += s.tracker.total(dir).frame_bytes;
     }
     stats_tree_manip_node_int(MN_SET, st, kDirections, 0, TRUE, s.clamp(all));
-    stats_tree_manip_node_int(MN_SET, st, kDestinations, 0, TRUE, s.clamp(outbound));
+    // Every stats_tree call looks its node up by name: skipped when the value cannot have changed.
+    if (d != Direction::inbound && d != Direction::other)
+        stats_tree_manip_node_int(MN_SET, st, kDestinations, 0, TRUE, s.clamp(outbound));
     if (s.clamped)
         stats_tree_manip_node_int(MN_SET, st, "Counter limit reached: use -z triage_egress,json for exact bytes", 0,
                                   FALSE, INT_MAX);

@@ -267,9 +267,14 @@ void tree_tcp(stats_tree* st, TreeState& s, const HandshakeUpdate& up, const Tcp
         tick_stat_node(st, server.name.c_str(), s.servers, TRUE);
     }
     if (up.before != up.after || up.is_new) {
-        for (Outcome o : {up.before, up.after})
-            stats_tree_manip_node_int(MN_SET, st, to_string(o), s.handshakes, FALSE,
-                                      static_cast<gint>(s.t.tcp.outcome_count(o)));
+        // A new handshake leaves the no_syn count as it was (counted there
+        // by the tracker, then moved): only `after` changed. Every
+        // stats_tree call looks its node up by name.
+        if (!up.is_new)
+            stats_tree_manip_node_int(MN_SET, st, to_string(up.before), s.handshakes, FALSE,
+                                      static_cast<gint>(s.t.tcp.outcome_count(up.before)));
+        stats_tree_manip_node_int(MN_SET, st, to_string(up.after), s.handshakes, FALSE,
+                                  static_cast<gint>(s.t.tcp.outcome_count(up.after)));
         const auto b = static_cast<std::size_t>(up.before), a = static_cast<std::size_t>(up.after);
         if (!up.is_new) --server.count[b];
         ++server.count[a];
