@@ -193,8 +193,9 @@ void HandshakeTracker::set_current(std::uint32_t stream, std::uint32_t index) {
         sparse_[stream] = index;
 }
 
-std::uint32_t HandshakeTracker::start(const TcpSegment& seg, bool client_is_src) {
-    Handshake h;
+std::uint32_t HandshakeTracker::start(const TcpSegment& seg, bool client_is_src, Handshake* out) {
+    Handshake& h = *out;
+    h = Handshake{};
     h.stream = seg.stream;
     h.client = client_is_src ? seg.src : seg.dst;
     h.server = client_is_src ? seg.dst : seg.src;
@@ -302,8 +303,7 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
         h = &work;
     }
     const auto begin = [&](bool client_is_src) {
-        index = start(seg, client_is_src);
-        work = at(index);
+        index = start(seg, client_is_src, &work);
         h = &work;
         up.is_new = true;
     };

@@ -26,3 +26,30 @@ TEST(JsonWriter, SummaryOfNothingIsNull) {
     EXPECT_EQ(w.str(),
               R"({"s":{"count":0,"min":null,"mean":null,"p50":null,"p90":null,"p95":null,"p99":null,"max":null}})");
 }
+
+// A summary in a one-line container is built by JsonLine: the same text as
+// the writer's own path, which writes it when the container is not compact.
+TEST(JsonWriter, OneLineSummaryIsTheWritersText) {
+    Summary s;
+    s.count = 3;
+    s.min = 500'000;
+    s.mean_ns = -1'234'567;
+    s.p50 = 2'000'001;
+    s.p90 = s.p95 = s.p99 = 9'999'999'999;
+    s.max = 10'000'000'000;
+    JsonWriter generic(0);  // nothing compact: the writer's path, without spaces
+    generic.begin_array().begin_object().summary_ms("s", s).end_object().end_array();
+    JsonWriter line(2);
+    line.set_compact_depth(1);  // the object is one line: JsonLine
+    line.begin_array().begin_object().summary_ms("s", s).end_object().end_array();
+    EXPECT_EQ(generic.str(), R"([{"s":{"count":3,"min":0.500000,"mean":-1.234567,"p50":2.000001,"p90":9999.999999,)"
+                             R"("p95":9999.999999,"p99":9999.999999,"max":10000.000000}}])");
+    EXPECT_EQ(line.str(), "[\n  " + generic.str().substr(1, generic.str().size() - 2) + "\n]");
+}
+
+TEST(JsonLine, NumbersAddressesAndNulls) {
+    JsonLine l;
+    l.lit("{\"a\":").address(*IpAddress::parse("2001:db8::1")).lit(",\"b\":").u64_or_null(false, 7);
+    l.lit(",\"c\":").ms_or_null(true, 1).lit(",\"d\":").epoch_us(1'700'000'000'123'456'789).lit("}");
+    EXPECT_EQ(l.view(), R"({"a":"2001:db8::1","b":null,"c":0.000001,"d":1700000000.123457})");
+}

@@ -190,7 +190,8 @@ private:
     IpAddress unpack_address(std::uint32_t value, unsigned family) const;
 
     AnomalyLog anomalies_;
-    std::uint32_t start(const TcpSegment& seg, bool client_is_src);
+    // A new record for the segment's stream; *out is set to it (as stored).
+    std::uint32_t start(const TcpSegment& seg, bool client_is_src, Handshake* out);
     // Handshakes whose SYN nothing has answered yet, by client/server/ISN:
     // Wireshark 4.4+ can give a retransmitted SYN a new tcp.stream, and it is
     // still the same handshake retried.
