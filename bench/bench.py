@@ -4,17 +4,22 @@ forms) against tshark dissecting the same capture with a tap that does
 nothing, and against the built-in statistics a user would run today for the
 same answers.
 
-  bench/bench.py [--packets N] [--syns N] [--repeat R] [--out bench/RESULTS.md]
+  bench/bench.py [--packets N] [--syns N] [--repeat R] [--instructions N] [--out bench/RESULTS.md]
 
 Builds the plugin (build-bench/, Release), generates the captures once into
 bench/data/ (reused when present), runs the configurations of a capture
 interleaved (round r runs each configuration once, in an order that rotates
 with r) R times, and writes Markdown tables (median, min-max) and the targets,
-met or missed and by how much. Sections of the output file from "## Profile"
-or "## Merge" on are kept. Needs: tshark, mergecap, /usr/bin/time.
+met or missed and by how much. With --instructions N, it also counts the
+instructions of each configuration over the first N packets of the
+connection-heavy and real captures (valgrind --tool=callgrind: the same count
+on every run, whatever else the machine does, where times on a shared VM
+spread by 10 % and more). Sections of the output file from "## Profile" or
+"## Merge" on are kept. Needs: tshark, mergecap, /usr/bin/time (valgrind).
 """
 
 import argparse
+import concurrent.futures
 import json
 import os
 import pathlib
@@ -78,6 +83,20 @@ class Runner:
         return elapsed, int(p.stderr.strip().splitlines()[-1])
 
 
+    def instructions(self, args, name):
+        """Instructions one tshark run executes (callgrind's total)."""
+        cg = self.tmp / f"callgrind.{name}"
+        argv = self.argv(args)
+        at = argv.index("tshark")
+        argv[at:at] = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg}"]
+        p = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        m = re.search(r"Collected : (\d+)", p.stderr)
+        if p.returncode != 0 or not m:
+            raise RuntimeError(f"callgrind tshark {' '.join(args)}: {p.stderr[-500:]}")
+        cg.unlink(missing_ok=True)
+        return int(m.group(1))
+
+
 def initial_rtt_post(out):
     """What a user does today: initial_rtt per stream, then percentiles."""
     per_stream = {}
@@ -127,11 +146,39 @@ def verdict(value, target, unit="×", fmt="{:.3f}"):
     return f"**{show(value)}** (target ≤ {show(target)}: **missed** by {miss})"
 
 
+def instruction_table(r, captures, packets):
+    """Markdown: each configuration's instructions over the no-op tap's, per capture."""
+    configs = [c for c in CONFIGS if c[4] is None]
+    jobs = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for key, _, cap in captures:
+            for _, args, _, k, _ in configs:
+                jobs[key, k] = pool.submit(r.instructions, ["-r", str(cap), "-q", "-c", str(packets), *args],
+                                           f"{key}.{k}")
+        count = {jk: f.result() for jk, f in jobs.items()}
+    lines = ["## Instructions (callgrind)", "",
+             f"Instructions executed over the first {packets} packets of each capture (`valgrind --tool=callgrind`, "
+             "the whole run: start-up, dissection, statistics and report), and how many more than with the no-op "
+             "tap. Unlike times, these counts repeat exactly from run to run (within ~0.5 %: Wireshark's own "
+             "hash tables depend on where memory lands); they do not show memory stalls, which the times do.", "",
+             "| configuration | " + " | ".join(f"{name} (M)" for _, name, _ in captures) + " |",
+             "|---|" + "---|" * len(captures)]
+    for label, _, _, k, _ in configs:
+        cells = []
+        for key, _, _ in captures:
+            n, base = count[key, k], count[key, "base"]
+            cells.append(f"{n / 1e6:.0f}" if k == "base" else f"{n / 1e6:.0f} (+{(n - base) / base * 100:.1f} %)")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--packets", type=int, default=1_000_000, help="packets of the connection-heavy capture")
     ap.add_argument("--syns", type=int, default=1_000_000, help="SYNs of the SYN-flood capture")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--instructions", type=int, default=0, metavar="N",
+                    help="also count instructions over the first N packets (callgrind); 0: do not")
     ap.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
     a = ap.parse_args()
 
@@ -169,7 +216,8 @@ def main():
              "fastest and slowest run, so the machine's noise is visible. Ratios are medians over the no-op "
              "tap's median on the same capture (the cost of Wireshark's dissection alone); peak RSS is the "
              f"median of GNU time's maximum resident set size. Command: `bench/run.sh --packets {a.packets} "
-             f"--syns {a.syns} --repeat {a.repeat}`.", ""]
+             f"--syns {a.syns} --repeat {a.repeat}" + (f" --instructions {a.instructions}" if a.instructions else "")
+             + "`.", ""]
     summary = {}
     for key, cname, cap in captures:
         truth_file = pathlib.Path(str(cap) + ".truth.json")
@@ -199,6 +247,8 @@ def main():
         lines += ["", f"Noise: the baseline's runs spread over {spread:.1f} % of its median.", ""]
         summary[key] = (res, truth)
 
+    if a.instructions:
+        lines += instruction_table(r, [(k, n, c) for k, n, c in captures if k != "flood"], a.instructions)
     lines += ["## Targets", ""]
     for key in ("heavy", "real"):
         if key not in summary:

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-ensure_packages "${BUILD_PACKAGES[@]}" time python3
+ensure_packages "${BUILD_PACKAGES[@]}" time python3 valgrind
 exec /usr/bin/python3 bench/bench.py "$@"
