@@ -45,10 +45,20 @@ void JsonWriter::close(char c) {
     first_.pop_back();
     if (!level.first && !level.compact) newline();
     put(c);
-    if (sink_ && size_ >= (1u << 16)) {
+    flush_if_full();
+}
+
+void JsonWriter::flush_if_full() {
+    if (sink_ && size_ >= kChunk) {
         sink_(std::string_view(buf_.get(), size_));
         size_ = 0;
     }
+}
+
+JsonWriter& JsonWriter::raw_value(const JsonLine& line) {
+    raw_number(line.view());
+    flush_if_full();  // a long list of lines is streamed as it is written
+    return *this;
 }
 
 JsonWriter& JsonWriter::begin_object() {

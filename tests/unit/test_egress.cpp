@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "triage/egress_tracker.hpp"
 
 using namespace triage;
@@ -73,4 +77,25 @@ TEST(Egress, CsvQuotesNames) {
     t.add(frame("10.0.0.5", "8.8.8.8", 100));
     const std::string c = egress_csv(t, [](const IpAddress&) { return std::string("a,b"); });
     EXPECT_NE(c.find("8.8.8.8,\"a,b\",external,10.0.0.5,1,100,86,46"), std::string::npos) << c;
+}
+
+// One destination with many sources: its list of sources is streamed in
+// chunks of ~64 KiB as it is written, never held whole.
+TEST(Egress, JsonIsStreamedInChunks) {
+    EgressTracker t;
+    for (int i = 0; i < 20000; ++i) {
+        const std::string src =
+            "10." + std::to_string(i / 65536) + "." + std::to_string(i / 256 % 256) + "." + std::to_string(i % 256);
+        t.add(frame(src.c_str(), "8.8.8.8", 100 + i % 50));
+    }
+    std::vector<std::size_t> chunks;
+    std::string all;
+    egress_json(t, nullptr, [&](std::string_view c) {
+        chunks.push_back(c.size());
+        all.append(c);
+    });
+    EXPECT_GT(all.size(), 1'500'000u);
+    EXPECT_GT(chunks.size(), 15u);
+    EXPECT_LE(*std::max_element(chunks.begin(), chunks.end()), std::size_t{70'000});
+    EXPECT_EQ(all, egress_json(t, nullptr));  // the string form: the same text
 }

@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "triage/handshake_tracker.hpp"
 
 using namespace triage;
@@ -337,4 +341,29 @@ TEST(Handshake, RetriesInNewStreamsAtScale) {
     EXPECT_EQ(retried, n / 2);
     EXPECT_EQ(f.t.outcome_count(Outcome::no_ack), n / 2);
     EXPECT_EQ(f.t.outcome_count(Outcome::unanswered), n / 2 + n / 2);
+}
+
+// The streamed JSON reaches its sink in chunks of ~64 KiB as it is written:
+// a report of many connections is never held whole (the list of connections
+// is one JSON array, written line by line).
+TEST(Handshake, JsonIsStreamedInChunks) {
+    Feed f;
+    constexpr std::uint32_t kConnections = 5000;  // ~2.3 MB of JSON
+    for (std::uint32_t i = 0; i < kConnections; ++i) {
+        const auto port = static_cast<std::uint16_t>(10000 + i);
+        const Nanos t0 = i * MS;
+        f.seg(i, true, syn, 100, 0, t0, 0, port);
+        f.seg(i, false, syn | ack, 900, 101, t0 + 20 * MS, 0, port);
+        f.seg(i, true, ack, 101, 901, t0 + 21 * MS, 0, port);
+    }
+    std::vector<std::size_t> chunks;
+    std::string all;
+    handshake_json(f.t, [&](std::string_view c) {
+        chunks.push_back(c.size());
+        all.append(c);
+    });
+    EXPECT_GT(all.size(), 2'000'000u);
+    EXPECT_GT(chunks.size(), 20u);
+    EXPECT_LE(*std::max_element(chunks.begin(), chunks.end()), std::size_t{70'000});
+    EXPECT_EQ(all, handshake_json(f.t));  // the string form: the same text
 }

@@ -134,7 +134,7 @@ public:
     // A number written as-is (already formatted, e.g. by format_ms()).
     JsonWriter& raw_number(std::string_view digits);
     // A compact value built by JsonLine (its text as-is).
-    JsonWriter& raw_value(const JsonLine& line) { return raw_number(line.view()); }
+    JsonWriter& raw_value(const JsonLine& line);
     // True when a container opened now is written on one line.
     bool opens_compact() const { return first_.size() >= compact_depth_; }
 
@@ -234,6 +234,10 @@ private:
         buf_[size_++] = c;
     }
     void grow(std::size_t n);
+    // With a sink: hands the buffer over once it holds a chunk (64 KiB), so
+    // that a report is never held in memory whole.
+    static constexpr std::size_t kChunk = std::size_t{1} << 16;
+    void flush_if_full();
     void escaped(std::string_view s);
     void before_value() {
         if (after_key_) {
