@@ -144,7 +144,7 @@ constexpr const char* kRetries = "SYN retransmissions";
 const LogHistogram kBuckets;  // only its bucket bounds and labels are used
 
 // The node name of the bucket a value falls in (labels formatted once, not per handshake).
-const char* bucket_label(Nanos v) {
+const char* bucket_node(Nanos v) {
     static const std::vector<std::string> labels = [] {
         std::vector<std::string> l;
         for (std::size_t i = 0; i < kBuckets.size(); ++i) l.push_back(kBuckets.label(i));
@@ -257,24 +257,31 @@ TreeState::ServerNode& server_node(stats_tree* st, TreeState& s, const Handshake
     return n;
 }
 
+// The outcome counts of a TCP, TLS or QUIC update (a handshake moves from
+// one to another). A new handshake is counted by its tracker in its outcome
+// now only, so only `after` changed then (every stats_tree call looks its
+// node up by name: none is made for a value that cannot have changed).
+template <typename Update, typename Tracker>
+void tree_outcomes(stats_tree* st, const char* name, int parent, const Update& up, const Tracker& t) {
+    if (up.is_new) tick_stat_node(st, name, 0, TRUE);
+    if (up.before == up.after && !up.is_new) return;
+    if (!up.is_new)
+        stats_tree_manip_node_int(MN_SET, st, to_string(up.before), parent, FALSE,
+                                  static_cast<gint>(t.outcome_count(up.before)));
+    stats_tree_manip_node_int(MN_SET, st, to_string(up.after), parent, FALSE,
+                              static_cast<gint>(t.outcome_count(up.after)));
+}
+
 void tree_tcp(stats_tree* st, TreeState& s, const HandshakeUpdate& up, const TcpSegment& seg) {
     if (!up.handshake) return;
     const Handshake& h = *up.handshake;
     TreeState::ServerNode& server = server_node(st, s, h);
+    tree_outcomes(st, kHandshakes, s.handshakes, up, s.t.tcp);
     if (up.is_new) {
-        tick_stat_node(st, kHandshakes, 0, TRUE);
         tick_stat_node(st, kServers, 0, TRUE);
         tick_stat_node(st, server.name.c_str(), s.servers, TRUE);
     }
     if (up.before != up.after || up.is_new) {
-        // A new handshake leaves the no_syn count as it was (counted there
-        // by the tracker, then moved): only `after` changed. Every
-        // stats_tree call looks its node up by name.
-        if (!up.is_new)
-            stats_tree_manip_node_int(MN_SET, st, to_string(up.before), s.handshakes, FALSE,
-                                      static_cast<gint>(s.t.tcp.outcome_count(up.before)));
-        stats_tree_manip_node_int(MN_SET, st, to_string(up.after), s.handshakes, FALSE,
-                                  static_cast<gint>(s.t.tcp.outcome_count(up.after)));
         const auto b = static_cast<std::size_t>(up.before), a = static_cast<std::size_t>(up.after);
         if (!up.is_new) --server.count[b];
         ++server.count[a];
@@ -290,21 +297,12 @@ void tree_tcp(stats_tree* st, TreeState& s, const HandshakeUpdate& up, const Tcp
         avg_stat_node_add_value_float(st, kServerLeg, 0, FALSE, ms(h.server_leg()));
         avg_stat_node_add_value_float(st, kClientLeg, 0, FALSE, ms(h.client_leg()));
         tick_stat_node(st, kHistogram, 0, TRUE);
-        tick_stat_node(st, bucket_label(h.rtt()), s.histogram, FALSE);
+        tick_stat_node(st, bucket_node(h.rtt()), s.histogram, FALSE);
         avg_stat_node_add_value_float(st, kRtt, server.id, FALSE, ms(h.rtt()));
         avg_stat_node_add_value_float(st, kServerLeg, server.id, FALSE, ms(h.server_leg()));
     } else if (h.ack_seen && up.before != up.after && h.negative_time()) {
         tick_stat_node(st, kAnomalies, 0, FALSE);
     }
-}
-
-// The outcome counts of a TLS or QUIC update (a handshake moves from one to another).
-template <typename Update, typename Tracker>
-void tree_outcomes(stats_tree* st, const char* name, int parent, const Update& up, const Tracker& t) {
-    if (up.is_new) tick_stat_node(st, name, 0, TRUE);
-    if (up.before != up.after || up.is_new)
-        for (auto o : {up.before, up.after})
-            stats_tree_manip_node_int(MN_SET, st, to_string(o), parent, FALSE, static_cast<gint>(t.outcome_count(o)));
 }
 
 void tree_tls(stats_tree* st, TreeState& s, const TlsUpdate& up) {
@@ -319,7 +317,7 @@ void tree_tls(stats_tree* st, TreeState& s, const TlsUpdate& up) {
     if (up.measured_now) {
         avg_stat_node_add_value_float(st, kTlsHandshake, 0, FALSE, ms(h.handshake()));
         tick_stat_node(st, kTlsHistogram, 0, TRUE);
-        tick_stat_node(st, bucket_label(h.handshake()), s.tls_histogram, FALSE);
+        tick_stat_node(st, bucket_node(h.handshake()), s.tls_histogram, FALSE);
     }
 }
 
@@ -334,7 +332,7 @@ void tree_quic(stats_tree* st, TreeState& s, const QuicUpdate& up) {
         avg_stat_node_add_value_float(st, kQuicServerLeg, 0, FALSE, ms(h.server_leg()));
         avg_stat_node_add_value_float(st, kQuicClientLeg, 0, FALSE, ms(h.client_leg()));
         tick_stat_node(st, kQuicHistogram, 0, TRUE);
-        tick_stat_node(st, bucket_label(h.rtt()), s.quic_histogram, FALSE);
+        tick_stat_node(st, bucket_node(h.rtt()), s.quic_histogram, FALSE);
     }
 }
 
