@@ -146,12 +146,7 @@ void JsonWriter::escaped(std::string_view s) {
         put(out);
         return;
     }
-    const std::size_t n = s.size() + 2;
-    if (cap_ - size_ < n) grow(n);
-    buf_[size_] = '"';
-    std::memcpy(buf_.get() + size_ + 1, s.data(), s.size());
-    buf_[size_ + n - 1] = '"';
-    size_ += n;
+    put_quoted(s);
 }
 
 JsonWriter& JsonWriter::value(std::string_view s) {

@@ -117,13 +117,7 @@ public:
     // A string known to need no escape (a name from the code, such as an enum's).
     JsonWriter& plain_value(std::string_view s) {
         before_value();
-        const std::size_t n = s.size() + 2;
-        if (cap_ - size_ < n) grow(n);
-        char* p = buf_.get() + size_;
-        *p = '"';
-        std::memcpy(p + 1, s.data(), s.size());
-        p[n - 1] = '"';
-        size_ += n;
+        put_quoted(s);
         return *this;
     }
     template <std::size_t N>
@@ -228,6 +222,16 @@ private:
     JsonWriter& put_until(const char* begin, const char* end) {
         put(begin, static_cast<std::size_t>(end - begin));
         return *this;
+    }
+    // "s", with nothing in s to escape: one copy.
+    void put_quoted(std::string_view s) {
+        const std::size_t n = s.size() + 2;
+        if (cap_ - size_ < n) grow(n);
+        char* p = buf_.get() + size_;
+        *p = '"';
+        std::memcpy(p + 1, s.data(), s.size());
+        p[n - 1] = '"';
+        size_ += n;
     }
     void put(char c) {
         if (cap_ == size_) grow(1);
