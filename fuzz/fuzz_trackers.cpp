@@ -96,7 +96,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (r.connections != hs.handshakes().size() || r.rtt.count > r.connections) __builtin_trap();
     if (r.rtt.count && (r.rtt.min > r.rtt.p50 || r.rtt.p50 > r.rtt.p99 || r.rtt.p99 > r.rtt.max)) __builtin_trap();
     std::uint64_t bytes = 0;
-    for (const Destination* d : eg.destinations()) bytes += d->volume.frame_bytes;
+    for (const Destination* d : eg.destinations()) bytes += eg.volume(*d).frame_bytes;
     std::uint64_t outbound = 0;
     for (Direction d : {Direction::outbound_external, Direction::outbound_internal, Direction::outbound_platform})
         outbound += eg.total(d).frame_bytes;

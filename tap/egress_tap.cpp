@@ -131,10 +131,12 @@ struct TreeState {
         std::string name;
         int id = 0;
         std::size_t sources = 0, ports = 0;  // named children
+        std::uint64_t bytes = 0;             // the destination's (it has a node from its first frame)
         std::uint64_t named_source_bytes = 0, port_bytes = 0, named_port_bytes = 0;
     };
     std::unordered_map<const Destination*, DestNode> dests;  // at most kTreeDestinations
-    std::unordered_map<const void*, std::string> children;   // named source and port entries
+    // Named source and port entries: a source's tracker entry, a port's with bit 32 set.
+    std::unordered_map<std::uint64_t, std::string> children;
     std::uint64_t named_dest_bytes = 0;
     // stats_tree counters are gint: stop at the limit, and say so in the tree.
     gint clamp(std::uint64_t v) {
@@ -206,10 +208,10 @@ tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, con
     }
     TreeState::DestNode& dn = node->second;
     s.named_dest_bytes += f->frame_len;
-    dn.id =
-        stats_tree_manip_node_int(MN_SET, st, dn.name.c_str(), s.destinations, TRUE, s.clamp(dest->volume.frame_bytes));
+    dn.bytes += f->frame_len;
+    dn.id = stats_tree_manip_node_int(MN_SET, st, dn.name.c_str(), s.destinations, TRUE, s.clamp(dn.bytes));
     // A child of the destination: named while there is room, else summed in `other`.
-    const auto child = [&](const void* entry, std::size_t* named, std::size_t limit, auto make_name,
+    const auto child = [&](std::uint64_t entry, std::size_t* named, std::size_t limit, auto make_name,
                            std::uint64_t* named_bytes, std::uint64_t bytes, std::uint64_t all_bytes,
                            const char* other) {
         auto c = s.children.find(entry);
@@ -226,13 +228,14 @@ tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, con
     };
     child(
         up.source, &dn.sources, kTreeSources, [&] { return "from " + f->src.to_string(); }, &dn.named_source_bytes,
-        up.source->frame_bytes, dest->volume.frame_bytes, kOtherSources);
-    if (const PortVolume* port = up.port) {
+        s.tracker.source(up.source).frame_bytes, dn.bytes, kOtherSources);
+    if (up.port != EgressUpdate::kNone) {
+        const PortVolume port = s.tracker.port(up.port);
         dn.port_bytes += f->frame_len;
         child(
-            port, &dn.ports, kTreePorts,
-            [&] { return std::string(port->transport == 6 ? "tcp" : "udp") + " port " + std::to_string(port->port); },
-            &dn.named_port_bytes, port->frame_bytes, dn.port_bytes, kOtherPorts);
+            std::uint64_t{1} << 32 | up.port, &dn.ports, kTreePorts,
+            [&] { return std::string(port.transport == 6 ? "tcp" : "udp") + " port " + std::to_string(port.port); },
+            &dn.named_port_bytes, port.frame_bytes, dn.port_bytes, kOtherPorts);
     }
     return TAP_PACKET_REDRAW;
 }
@@ -294,12 +297,13 @@ protected:
             const std::size_t r = dest.row(address + "\n" + scope_name(d->direction));
             dest.text(r, kDest, address);
             dest.text(r, kScope, scope_name(d->direction));
-            dest.count(r, kFrames, d->volume.frames);
-            dest.number(r, kBytes, std::to_string(d->volume.frame_bytes), kBytesWidth);
-            dest.number(r, kShare, share_percent(d->volume.frame_bytes, outbound));
+            const Volume volume = tracker.volume(*d);
+            dest.count(r, kFrames, volume.frames);
+            dest.number(r, kBytes, std::to_string(volume.frame_bytes), kBytesWidth);
+            dest.number(r, kShare, share_percent(volume.frame_bytes, outbound));
             dest.number(r, kCost,
                         priced && d->direction == Direction::outbound_external
-                            ? format_double(cost(cfg, d->volume.ip_bytes), 6)
+                            ? format_double(cost(cfg, volume.ip_bytes), 6)
                             : std::string());
             // The first of the largest (sources in address order, ports in port order).
             const std::vector<SourceVolume> sources = detail.sources(*d);

@@ -55,11 +55,16 @@ Direction EgressTracker::classify(const IpAddress& src, const IpAddress& dst) co
 }
 
 namespace {
-std::size_t pair_hash(std::uint32_t destination, std::uint32_t other) {
-    return (std::size_t{destination} << 32) ^ other;
-}
 std::uint32_t port_key(std::uint8_t transport, std::uint16_t port) {
     return std::uint32_t{transport} << 16 | port;
+}
+Volume as_volume(const CountedLists<4>::Counts& c) {
+    Volume v;
+    v.frames = c[0];
+    v.frame_bytes = c[1];
+    v.ip_bytes = c[2];
+    v.payload_bytes = c[3];
+    return v;
 }
 }  // namespace
 
@@ -88,21 +93,19 @@ EgressUpdate EgressTracker::add(const EgressFrame& in) {
     }
     if (!(same_hosts && c.transport == f.transport && c.dport == f.dport)) {
         c = Last{f.src, f.dst, f.transport, f.dport, locate_destination(f, d), 0, FlatIndex::kNone, d, true};
-        c.pair = locate_pair(c.dest, hosts_.intern(f.src));
-        if (f.transport != 0) c.port = locate_port(c.dest, f.transport, f.dport);
+        Destination& n = dests_[c.dest];
+        c.source = sources_.locate(&n, n.sources_, n.source_count_, hosts_.intern(f.src));
+        if (f.transport != 0) c.port = ports_.locate(&n, n.ports_, n.port_count_, port_key(f.transport, f.dport));
     }
     Destination& dest = dests_[c.dest];
-    dest.volume.add(f.frame_len, f.ip_len, f.payload);
-    dest.first_time = std::min(dest.first_time, f.time);
-    dest.last_time = std::max(dest.last_time, f.time);
+    if (f.time < dest.first_.get()) dest.first_.set(f.time);
+    if (f.time > dest.last_.get()) dest.last_.set(f.time);
     up.destination = &dest;
-    pairs_[c.pair].volume.add(f.frame_len, f.ip_len, f.payload);
-    up.source = &pairs_[c.pair].volume;
+    sources_.add(c.source, {1, f.frame_len, f.ip_len, f.payload});
+    up.source = c.source;
     if (c.port != FlatIndex::kNone) {
-        PortVolume& p = ports_[c.port];
-        ++p.frames;
-        p.frame_bytes += f.frame_len;
-        up.port = &p;
+        ports_.add(c.port, {1, f.frame_len});
+        up.port = c.port;
     }
     return up;
 }
@@ -115,108 +118,81 @@ std::uint32_t EgressTracker::locate_destination(const EgressFrame& f, Direction 
         Destination n;
         n.address = f.dst;
         n.direction = d;
-        n.index = di;
-        n.first_time = n.last_time = f.time;
+        n.first_.set(f.time);
+        n.last_.set(f.time);
         dests_.push_back(n);
         dest_index_.insert(dh, di, [this](std::uint32_t k) { return dests_[k].address.hash(); });
     }
     return di;
 }
 
-std::uint32_t EgressTracker::locate_pair(std::uint32_t di, std::uint32_t host) {
-    const std::size_t ph = pair_hash(di, host);
-    std::uint32_t pi =
-        pair_index_.find(ph, [&](std::uint32_t k) { return pairs_[k].destination == di && pairs_[k].host == host; });
-    if (pi == FlatIndex::kNone) {
-        pi = static_cast<std::uint32_t>(pairs_.size());
-        pairs_.push_back(Pair{di, host, {}});
-        pair_index_.insert(ph, pi,
-                           [this](std::uint32_t k) { return pair_hash(pairs_[k].destination, pairs_[k].host); });
-    }
-    return pi;
+Volume EgressTracker::volume(const Destination& d) const {
+    Volume v;
+    sources_.for_each(d.sources_, [&](std::uint32_t e) {
+        const CountedLists<4>::Counts c = sources_.counts(e);
+        v.frames += c[0];
+        v.frame_bytes += c[1];
+        v.ip_bytes += c[2];
+        v.payload_bytes += c[3];
+    });
+    return v;
 }
 
-std::uint32_t EgressTracker::locate_port(std::uint32_t di, std::uint8_t transport, std::uint16_t port) {
-    const std::uint32_t key = port_key(transport, port);
-    const std::size_t h = pair_hash(di, key);
-    std::uint32_t i = port_index_.find(h, [&](std::uint32_t k) {
-        return ports_[k].destination == di && port_key(ports_[k].transport, ports_[k].port) == key;
-    });
-    if (i == FlatIndex::kNone) {
-        i = static_cast<std::uint32_t>(ports_.size());
-        PortVolume n;
-        n.transport = transport;
-        n.port = port;
-        n.destination = di;
-        ports_.push_back(n);
-        port_index_.insert(h, i, [this](std::uint32_t k) {
-            return pair_hash(ports_[k].destination, port_key(ports_[k].transport, ports_[k].port));
-        });
-    }
-    return i;
+Volume EgressTracker::source(std::uint32_t entry) const {
+    return as_volume(sources_.counts(entry));
+}
+
+PortVolume EgressTracker::port(std::uint32_t entry) const {
+    const std::uint32_t key = ports_.key(entry);
+    PortVolume p;
+    p.transport = static_cast<std::uint8_t>(key >> 16);
+    p.port = static_cast<std::uint16_t>(key);
+    p.frames = ports_.count(entry, 0);
+    p.frame_bytes = ports_.count(entry, 1);
+    return p;
 }
 
 std::vector<const Destination*> EgressTracker::destinations() const {
-    // Sorted as integers (bytes, address) rather than through the pointers.
-    struct Rank {
-        std::uint64_t bytes;
-        IpAddress::SortKey address;
-        const Destination* d;
-    };
-    std::vector<Rank> ranks;
-    ranks.reserve(dests_.size());
-    dests_.for_each([&ranks](const Destination& d) {
-        ranks.push_back(Rank{d.volume.frame_bytes, d.address.sort_key(), &d});
+    // Sorted by index, each destination's bytes summed once: 12 bytes per
+    // destination beside the records while sorting.
+    std::vector<std::uint64_t> bytes(dests_.size());
+    std::vector<std::uint32_t> order(dests_.size());
+    for (std::uint32_t i = 0; i < dests_.size(); ++i) {
+        order[i] = i;
+        sources_.for_each(dests_[i].sources_, [&](std::uint32_t e) { bytes[i] += sources_.count(e, 1); });
+    }
+    std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+        return bytes[a] != bytes[b] ? bytes[a] > bytes[b] : dests_[a].address < dests_[b].address;
     });
-    std::sort(ranks.begin(), ranks.end(), [](const Rank& a, const Rank& b) {
-        return a.bytes != b.bytes ? a.bytes > b.bytes : a.address < b.address;
-    });
+    std::vector<std::uint64_t>().swap(bytes);
     std::vector<const Destination*> out;
-    out.reserve(ranks.size());
-    for (const Rank& r : ranks) out.push_back(r.d);
+    out.reserve(order.size());
+    for (std::uint32_t i : order) out.push_back(&dests_[i]);
     return out;
 }
-
-namespace {
-// Groups record indices by destination (a counting sort), each group ordered by `less`.
-template <typename Records, typename Less>
-void group(const Records& records, std::size_t destinations, std::vector<std::uint32_t>* start,
-           std::vector<std::uint32_t>* order, Less less) {
-    start->assign(destinations + 1, 0);
-    records.for_each([start](const auto& r) { ++(*start)[r.destination + 1]; });
-    for (std::size_t i = 0; i < destinations; ++i) (*start)[i + 1] += (*start)[i];
-    order->resize(records.size());
-    std::vector<std::uint32_t> next(start->begin(), start->end() - 1);
-    for (std::uint32_t i = 0; i < records.size(); ++i) (*order)[next[records[i].destination]++] = i;
-    for (std::size_t d = 0; d < destinations; ++d)
-        std::sort(order->begin() + (*start)[d], order->begin() + (*start)[d + 1], less);
-}
-}  // namespace
 
 EgressTracker::Breakdown EgressTracker::breakdown() const {
     Breakdown b;
     b.t_ = this;
-    group(pairs_, dests_.size(), &b.source_start_, &b.sources_,
-          [this](std::uint32_t x, std::uint32_t y) { return hosts_[pairs_[x].host] < hosts_[pairs_[y].host]; });
-    group(ports_, dests_.size(), &b.port_start_, &b.ports_, [this](std::uint32_t x, std::uint32_t y) {
-        return port_key(ports_[x].transport, ports_[x].port) < port_key(ports_[y].transport, ports_[y].port);
-    });
     return b;
 }
 
 std::vector<SourceVolume> EgressTracker::Breakdown::sources(const Destination& d) const {
     std::vector<SourceVolume> out;
-    for (std::uint32_t i = source_start_[d.index]; i < source_start_[d.index + 1]; ++i) {
-        const Pair& p = t_->pairs_[sources_[i]];
-        out.push_back(SourceVolume{t_->hosts_[p.host], p.volume});
-    }
+    t_->sources_.for_each(d.sources_, [&](std::uint32_t e) {
+        out.push_back(SourceVolume{t_->hosts_[t_->sources_.key(e)], t_->source(e)});
+    });
+    std::sort(out.begin(), out.end(),
+              [](const SourceVolume& a, const SourceVolume& b) { return a.address < b.address; });
     return out;
 }
 
 std::vector<PortVolume> EgressTracker::Breakdown::ports(const Destination& d) const {
     std::vector<PortVolume> out;
-    for (std::uint32_t i = port_start_[d.index]; i < port_start_[d.index + 1]; ++i)
-        out.push_back(t_->ports_[ports_[i]]);
+    t_->ports_.for_each(d.ports_, [&](std::uint32_t e) { out.push_back(t_->port(e)); });
+    std::sort(out.begin(), out.end(), [](const PortVolume& a, const PortVolume& b) {
+        return port_key(a.transport, a.port) < port_key(b.transport, b.port);
+    });
     return out;
 }
 
@@ -303,18 +279,19 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
         else
             w.value(name);
         w.plain_field("scope", scope_name(d->direction));
-        volume_fields(w, d->volume);
+        const Volume dv = t.volume(*d);
+        volume_fields(w, dv);
         w.key("share").raw_number(
-            format_double(outbound_bytes ? static_cast<double>(d->volume.frame_bytes) / outbound_bytes : 0.0, 6));
+            format_double(outbound_bytes ? static_cast<double>(dv.frame_bytes) / outbound_bytes : 0.0, 6));
         if (priced) {
             w.key("estimated_cost");
             if (d->direction == Direction::outbound_external)
-                w.raw_number(format_double(cost(cfg, d->volume.ip_bytes), 6));
+                w.raw_number(format_double(cost(cfg, dv.ip_bytes), 6));
             else
                 w.null();
         }
-        w.key("first_time").epoch_us(d->first_time);
-        w.key("last_time").epoch_us(d->last_time);
+        w.key("first_time").epoch_us(d->first_time());
+        w.key("last_time").epoch_us(d->last_time());
         std::vector<SourceVolume> srcs = detail.sources(*d);
         std::stable_sort(srcs.begin(), srcs.end(), [](const SourceVolume& a, const SourceVolume& b) {
             return a.volume.frame_bytes > b.volume.frame_bytes;
@@ -370,12 +347,13 @@ void egress_csv(const EgressTracker& t, const NameResolver& names, const TextSin
             for (char c : name) q += c == '"' ? std::string("\"\"") : std::string(1, c);
             name = q + "\"";
         }
+        const Volume dv = t.volume(*d);
         for (const auto& [src, v] : detail.sources(*d)) {
             out += d->address.to_string() + ',' + name + ',' + scope_name(d->direction) + ',' + src.to_string() + ',' +
                    std::to_string(v.frames) + ',' + std::to_string(v.frame_bytes) + ',' + std::to_string(v.ip_bytes) +
-                   ',' + std::to_string(v.payload_bytes) + ',' + std::to_string(d->volume.frames) + ',' +
-                   std::to_string(d->volume.frame_bytes) + ',' + std::to_string(d->volume.ip_bytes) + ',' +
-                   format_epoch_us(d->first_time) + ',' + format_epoch_us(d->last_time);
+                   ',' + std::to_string(v.payload_bytes) + ',' + std::to_string(dv.frames) + ',' +
+                   std::to_string(dv.frame_bytes) + ',' + std::to_string(dv.ip_bytes) + ',' +
+                   format_epoch_us(d->first_time()) + ',' + format_epoch_us(d->last_time());
             if (priced)
                 out +=
                     ',' + (d->direction == Direction::outbound_external ? format_double(cost(t.config(), v.ip_bytes), 6)

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "triage/counted_lists.hpp"
 #include "triage/egress_tracker.hpp"
 
 using namespace triage;
@@ -43,7 +44,7 @@ TEST(Egress, SumsSortsAndSplitsBySource) {
     const auto d = t.destinations();
     ASSERT_EQ(d.size(), 2u);
     EXPECT_EQ(d[0]->address.to_string(), "1.1.1.1");
-    EXPECT_EQ(d[1]->volume.frame_bytes, 300u);
+    EXPECT_EQ(t.volume(*d[1]).frame_bytes, 300u);
     const auto detail = t.breakdown();
     EXPECT_EQ(detail.sources(*d[1]).size(), 2u);
     EXPECT_EQ(detail.ports(*d[1]).size(), 2u);
@@ -98,4 +99,75 @@ TEST(Egress, JsonIsStreamedInChunks) {
     EXPECT_GT(chunks.size(), 15u);
     EXPECT_LE(*std::max_element(chunks.begin(), chunks.end()), std::size_t{70'000});
     EXPECT_EQ(all, egress_json(t, nullptr));  // the string form: the same text
+}
+
+// Per-source and per-port counters are 32-bit until one would overflow, then
+// 64-bit: a source sending more than 4 GiB to one destination stays exact.
+TEST(Egress, CountersStayExactPast32Bits) {
+    EgressTracker t;
+    const int n = 70'000;  // 70 000 frames of 65 535 bytes: 4 587 450 000 bytes
+    for (int i = 0; i < n; ++i) t.add(frame("10.0.0.5", "8.8.8.8", 65'535));
+    t.add(frame("10.0.0.6", "8.8.8.8", 100));
+    const auto d = t.destinations();
+    ASSERT_EQ(d.size(), 1u);
+    const Volume v = t.volume(*d[0]);
+    EXPECT_EQ(v.frames, n + 1u);
+    EXPECT_EQ(v.frame_bytes, 4'587'450'100u);
+    EXPECT_EQ(v.ip_bytes, 4'587'450'100u - 14u * (n + 1));
+    const auto sources = t.breakdown().sources(*d[0]);
+    ASSERT_EQ(sources.size(), 2u);
+    EXPECT_EQ(sources[0].volume.frame_bytes, 4'587'450'000u);
+    EXPECT_EQ(sources[0].volume.payload_bytes, std::uint64_t{65'535 - 54} * n);
+    EXPECT_EQ(sources[1].volume.frame_bytes, 100u);
+    const auto ports = t.breakdown().ports(*d[0]);
+    ASSERT_EQ(ports.size(), 1u);
+    EXPECT_EQ(ports[0].frames, n + 1u);
+    EXPECT_EQ(ports[0].frame_bytes, 4'587'450'100u);
+    EXPECT_NE(egress_json(t, nullptr, 0).find(R"("frame_bytes":4587450000)"), std::string::npos);
+}
+
+// Lists are searched in order while short and through their own index once
+// long; either way every key keeps its one entry, whatever the other lists do.
+TEST(CountedLists, ShortAndLongListsFindTheirEntries) {
+    CountedLists<2> lists;
+    struct Owner {
+        std::uint32_t head = CountedLists<2>::kNone;
+        std::uint8_t length = 0;
+    } a, b, c;
+    std::vector<std::uint32_t> in_a, in_c;
+    for (std::uint32_t k = 0; k < 3000; ++k) {
+        in_a.push_back(lists.locate(&a, a.head, a.length, k * 7919));
+        if (k < 5) in_c.push_back(lists.locate(&c, c.head, c.length, k * 7919));
+        lists.locate(&b, b.head, b.length, k);
+    }
+    EXPECT_EQ(lists.size(), 6005u);
+    EXPECT_EQ(a.length, CountedLists<2>::kShort + 1);
+    EXPECT_EQ(c.length, 5u);
+    for (std::uint32_t k = 0; k < 3000; ++k) {
+        ASSERT_EQ(lists.locate(&a, a.head, a.length, k * 7919), in_a[k]);
+        lists.add(in_a[k], {1, k});
+    }
+    for (std::uint32_t k = 0; k < 5; ++k) EXPECT_EQ(lists.locate(&c, c.head, c.length, k * 7919), in_c[k]);
+    EXPECT_EQ(lists.size(), 6005u);  // nothing added by finding
+    std::uint64_t n = 0, sum = 0;
+    lists.for_each(a.head, [&](std::uint32_t e) {
+        n += lists.count(e, 0);
+        sum += lists.count(e, 1);
+    });
+    EXPECT_EQ(n, 3000u);
+    EXPECT_EQ(sum, 2999u * 3000u / 2);
+}
+
+TEST(CountedLists, AnOverflowMovesAllCountersTo64Bits) {
+    CountedLists<2> lists;
+    std::uint32_t head = CountedLists<2>::kNone;
+    std::uint8_t length = 0;
+    const std::uint32_t e = lists.locate(&head, head, length, 1), other = lists.locate(&head, head, length, 2);
+    lists.add(e, {1, 4'000'000'000u});
+    lists.add(other, {1, 5});
+    lists.add(e, {1, 4'000'000'000u});  // 8e9: past 2^32
+    lists.add(e, {1, 1});
+    EXPECT_EQ(lists.counts(e), (CountedLists<2>::Counts{3, 8'000'000'001u}));
+    EXPECT_EQ(lists.counts(other), (CountedLists<2>::Counts{1, 5}));
+    EXPECT_EQ(lists.key(e), 1u);
 }

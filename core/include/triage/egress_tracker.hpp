@@ -5,13 +5,12 @@
 #include <array>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "triage/cidr_set.hpp"
+#include "triage/counted_lists.hpp"
 #include "triage/flat_index.hpp"
 #include "triage/ip_address.hpp"
 #include "triage/stats.hpp"
@@ -48,7 +47,6 @@ struct EgressFrame {
 struct PortVolume {
     std::uint8_t transport = 0;
     std::uint16_t port = 0;
-    std::uint32_t destination = 0;  // Destination::index of its destination
     std::uint64_t frames = 0, frame_bytes = 0;
 };
 
@@ -57,20 +55,38 @@ struct SourceVolume {
     Volume volume;
 };
 
-struct Destination {
+// An outbound destination. Its volume is the sum of its sources' volumes
+// (EgressTracker::volume); its sources and ports are short lists in the
+// tracker's shared stores. 44 bytes: times kept as two 32-bit halves.
+class Destination {
+public:
     IpAddress address;
     Direction direction = Direction::outbound_external;
-    std::uint32_t index = 0;  // in order of first appearance
-    Volume volume;
-    Nanos first_time = 0, last_time = 0;
+    Nanos first_time() const { return first_.get(); }
+    Nanos last_time() const { return last_.get(); }
+
+private:
+    friend class EgressTracker;
+    struct Time {  // a Nanos aligned on 4 bytes
+        std::uint32_t low = 0, high = 0;
+        Nanos get() const { return static_cast<Nanos>(std::uint64_t{high} << 32 | low); }
+        void set(Nanos t) {
+            low = static_cast<std::uint32_t>(static_cast<std::uint64_t>(t));
+            high = static_cast<std::uint32_t>(static_cast<std::uint64_t>(t) >> 32);
+        }
+    };
+    std::uint8_t source_count_ = 0, port_count_ = 0;  // list lengths, as CountedLists counts them
+    std::uint32_t sources_ = FlatIndex::kNone, ports_ = FlatIndex::kNone;
+    Time first_, last_;
 };
 
 // What one frame changed, for incremental views (the GUI tree).
 struct EgressUpdate {
+    static constexpr std::uint32_t kNone = FlatIndex::kNone;
     Direction direction = Direction::other;
     const Destination* destination = nullptr;  // null: not outbound
-    const Volume* source = nullptr;            // the frame's source's volume to that destination
-    const PortVolume* port = nullptr;          // null: neither TCP nor UDP
+    std::uint32_t source = kNone;              // the (destination, source) entry: EgressTracker::source()
+    std::uint32_t port = kNone;                // the (destination, port) entry, kNone for neither TCP nor UDP
 };
 
 constexpr std::size_t kMaxPortsPerDestination = 20;
@@ -94,6 +110,10 @@ public:
     const Volume& total(Direction d) const { return totals_[static_cast<std::size_t>(d)]; }
     // Outbound destinations, most frame bytes first.
     std::vector<const Destination*> destinations() const;
+    Volume volume(const Destination& d) const;
+    // An update's entries: a source's volume to its destination, a port's.
+    Volume source(std::uint32_t entry) const;
+    PortVolume port(std::uint32_t entry) const;
 
     // Each destination's sources (in address order) and ports (in transport,
     // port order), grouped once for a report.
@@ -105,8 +125,6 @@ public:
     private:
         friend class EgressTracker;
         const EgressTracker* t_ = nullptr;
-        std::vector<std::uint32_t> source_start_, sources_;  // per destination: a range of pair indices
-        std::vector<std::uint32_t> port_start_, ports_;
     };
     Breakdown breakdown() const;
     const EgressConfig& config() const { return cfg_; }
@@ -117,27 +135,21 @@ private:
     AnomalyLog anomalies_;
     EgressConfig cfg_;
     std::array<Volume, kDirectionCount> totals_{};
-    // Flat records in blocks (no copy of them all when they grow), found
-    // through open-addressing indexes: a destination, an interned source
-    // host, a (destination, source) pair, a (destination, port).
-    struct Pair {
-        std::uint32_t destination, host;
-        Volume volume;
-    };
+    // Destinations in blocks (no copy of them all when they grow), found
+    // through an open-addressing index; sources (interned hosts) and ports
+    // in per-destination lists.
     Records<Destination> dests_;
+    FlatIndex dest_index_;
     AddressTable hosts_;
-    Records<Pair> pairs_;
-    Records<PortVolume> ports_;
-    FlatIndex dest_index_, pair_index_, port_index_;
+    CountedLists<4> sources_;  // key: host; counts: a Volume's
+    CountedLists<2> ports_;    // key: transport << 16 | port; counts: frames, frame bytes
     std::uint32_t locate_destination(const EgressFrame& f, Direction d);
-    std::uint32_t locate_pair(std::uint32_t destination, std::uint32_t host);
-    std::uint32_t locate_port(std::uint32_t destination, std::uint8_t transport, std::uint16_t port);
     // The records of the last outbound frame's flow.
     struct Last {
         IpAddress src, dst;
         std::uint8_t transport = 0;
         std::uint16_t dport = 0;
-        std::uint32_t dest = 0, pair = 0, port = FlatIndex::kNone;
+        std::uint32_t dest = 0, source = 0, port = FlatIndex::kNone;
         Direction direction = Direction::other;
         bool valid = false;
     };
