@@ -636,17 +636,17 @@ void write_handshake_json(const HandshakeTracker& t, JsonWriter& w, const std::f
     w.summary_ms("connect_ms", r.connect);
     w.key("histogram").histogram_value(r.histogram);
     w.key("servers").begin_array();
-    for (const ServerReport& s : r.servers) {
-        w.begin_object();
-        w.field("server", s.key.address);
-        w.field("server_port", static_cast<unsigned>(s.key.port));
-        w.field("connections", s.connections);
+    for (const ServerReport& s : r.servers) {  // one line each, built at once
+        JsonLine l;
+        l.lit("{\"server\":").address(s.key.address);
+        l.lit(",\"server_port\":").u64(s.key.port);
+        l.lit(",\"connections\":").u64(s.connections);
         for (std::size_t i = 0; i < kOutcomeCount; ++i)
-            w.plain_key(to_string(static_cast<Outcome>(i))).value(s.outcomes[i]);
-        w.summary_ms("rtt_ms", s.rtt);
-        w.summary_ms("server_leg_ms", s.server_leg);
-        w.summary_ms("client_leg_ms", s.client_leg);
-        w.end_object();
+            l.lit(",").plain(to_string(static_cast<Outcome>(i))).lit(":").u64(s.outcomes[i]);
+        l.lit(",\"rtt_ms\":").summary_ms(s.rtt);
+        l.lit(",\"server_leg_ms\":").summary_ms(s.server_leg);
+        l.lit(",\"client_leg_ms\":").summary_ms(s.client_leg);
+        w.raw_value(l.lit("}"));
     }
     w.end_array();
     AnomalyLog anomalies = t.anomalies();
