@@ -150,7 +150,9 @@ TreeStates<TreeState> g_trees;
 void tree_init(stats_tree* st) {
     auto state = std::make_unique<TreeState>();
     state->settings = prefs::snapshot();
-    state->tracker = EgressTracker(state->settings->egress);
+    EgressConfig cfg = state->settings->egress;
+    cfg.max_destinations = kTreeDestinations;  // the tree names no more: it keeps no more
+    state->tracker = EgressTracker(std::move(cfg));
     state->directions = stats_tree_create_node(st, kDirections, 0, STAT_DT_INT, TRUE);
     for (std::size_t i = 0; i < kDirectionCount; ++i)
         stats_tree_create_node(st, to_string(static_cast<Direction>(i)), state->directions, STAT_DT_INT, FALSE);
@@ -194,11 +196,11 @@ tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, con
     if (s.clamped)
         stats_tree_manip_node_int(MN_SET, st, "Counter limit reached: use -z triage_egress,json for exact bytes", 0,
                                   FALSE, INT_MAX);
-    const Destination* dest = up.destination;
-    if (!dest) return TAP_PACKET_REDRAW;
-    auto node = s.dests.find(dest);
+    if (d == Direction::inbound || d == Direction::other) return TAP_PACKET_REDRAW;
+    const Destination* dest = up.destination;  // null past the first kTreeDestinations
+    auto node = dest ? s.dests.find(dest) : s.dests.end();
     if (node == s.dests.end()) {
-        if (s.dests.size() >= kTreeDestinations) {
+        if (!dest || s.dests.size() >= kTreeDestinations) {
             stats_tree_manip_node_int(MN_SET, st, kOtherDestinations, s.destinations, FALSE,
                                       s.clamp(outbound - s.named_dest_bytes));
             return TAP_PACKET_REDRAW;

@@ -54,6 +54,9 @@ Direction EgressTracker::classify(const IpAddress& src, const IpAddress& dst) co
     return dst_local ? Direction::inbound : Direction::other;
 }
 
+// The size the memory target counts on (bench/RESULTS.md): no padding.
+static_assert(sizeof(Destination) == 44, "Destination: address, scope, two list lengths and heads, two times");
+
 namespace {
 std::uint32_t port_key(std::uint8_t transport, std::uint16_t port) {
     return std::uint32_t{transport} << 16 | port;
@@ -93,10 +96,12 @@ EgressUpdate EgressTracker::add(const EgressFrame& in) {
     }
     if (!(same_hosts && c.transport == f.transport && c.dport == f.dport)) {
         c = Last{f.src, f.dst, f.transport, f.dport, locate_destination(f, d), 0, FlatIndex::kNone, d, true};
+        if (c.dest == FlatIndex::kNone) return up;  // past max_destinations: in the totals only
         Destination& n = dests_[c.dest];
         c.source = sources_.locate(&n, n.sources_, n.source_count_, hosts_.intern(f.src));
         if (f.transport != 0) c.port = ports_.locate(&n, n.ports_, n.port_count_, port_key(f.transport, f.dport));
     }
+    if (c.dest == FlatIndex::kNone) return up;
     Destination& dest = dests_[c.dest];
     if (f.time < dest.first_.get()) dest.first_.set(f.time);
     if (f.time > dest.last_.get()) dest.last_.set(f.time);
@@ -114,6 +119,7 @@ std::uint32_t EgressTracker::locate_destination(const EgressFrame& f, Direction 
     const std::size_t dh = f.dst.hash();
     std::uint32_t di = dest_index_.find(dh, [&](std::uint32_t k) { return dests_[k].address == f.dst; });
     if (di == FlatIndex::kNone) {
+        if (cfg_.max_destinations && dests_.size() >= cfg_.max_destinations) return FlatIndex::kNone;
         di = static_cast<std::uint32_t>(dests_.size());
         Destination n;
         n.address = f.dst;

@@ -171,3 +171,27 @@ TEST(CountedLists, AnOverflowMovesAllCountersTo64Bits) {
     EXPECT_EQ(lists.counts(other), (CountedLists<2>::Counts{1, 5}));
     EXPECT_EQ(lists.key(e), 1u);
 }
+
+// A view that names only the first destinations keeps only those: later ones
+// count in the totals, and their updates carry no destination.
+TEST(Egress, MaxDestinationsKeepsTheFirstInDetail) {
+    EgressConfig cfg = EgressConfig::defaults();
+    cfg.max_destinations = 2;
+    EgressTracker t(cfg);
+    EXPECT_NE(t.add(frame("10.0.0.5", "8.8.8.8", 100)).destination, nullptr);
+    EXPECT_NE(t.add(frame("10.0.0.5", "1.1.1.1", 200)).destination, nullptr);
+    const EgressUpdate later = t.add(frame("10.0.0.5", "9.9.9.9", 400));
+    EXPECT_EQ(later.direction, Direction::outbound_external);
+    EXPECT_EQ(later.destination, nullptr);
+    EXPECT_EQ(later.source, EgressUpdate::kNone);
+    EXPECT_EQ(t.add(frame("10.0.0.6", "9.9.9.9", 800)).destination, nullptr);
+    const EgressUpdate again = t.add(frame("10.0.0.6", "8.8.8.8", 50));
+    ASSERT_NE(again.destination, nullptr);
+    EXPECT_EQ(again.destination->address.to_string(), "8.8.8.8");
+    EXPECT_EQ(t.source(again.source).frame_bytes, 50u);
+    EXPECT_EQ(t.total(Direction::outbound_external).frame_bytes, 1550u);
+    const auto d = t.destinations();
+    ASSERT_EQ(d.size(), 2u);
+    EXPECT_EQ(t.volume(*d[0]).frame_bytes, 200u);
+    EXPECT_EQ(t.volume(*d[1]).frame_bytes, 150u);
+}

@@ -84,7 +84,7 @@ private:
 struct EgressUpdate {
     static constexpr std::uint32_t kNone = FlatIndex::kNone;
     Direction direction = Direction::other;
-    const Destination* destination = nullptr;  // null: not outbound
+    const Destination* destination = nullptr;  // null: not outbound, or past max_destinations
     std::uint32_t source = kNone;              // the (destination, source) entry: EgressTracker::source()
     std::uint32_t port = kNone;                // the (destination, port) entry, kNone for neither TCP nor UDP
 };
@@ -97,6 +97,11 @@ struct EgressConfig {
     double price_per_gb = 0.0;  // 0: no cost column
     // Ports listed per destination (the rest is counted in ports_omitted); 0: all.
     std::size_t max_ports = kMaxPortsPerDestination;
+    // Destinations kept in detail (volume, sources, ports), the first ones
+    // met; frames to any later one count in the totals only (its update has
+    // no destination). 0: all. For a view that names only the first few (the
+    // GUI tree), so that it holds nothing it never shows.
+    std::size_t max_destinations = 0;
     static EgressConfig defaults();
 };
 
@@ -115,8 +120,8 @@ public:
     Volume source(std::uint32_t entry) const;
     PortVolume port(std::uint32_t entry) const;
 
-    // Each destination's sources (in address order) and ports (in transport,
-    // port order), grouped once for a report.
+    // A destination's sources (in address order) and ports (in transport,
+    // port order), from its lists, for a report.
     class Breakdown {
     public:
         std::vector<SourceVolume> sources(const Destination& d) const;
