@@ -134,13 +134,7 @@ std::uint32_t EgressTracker::locate_destination(const EgressFrame& f, Direction 
 
 Volume EgressTracker::volume(const Destination& d) const {
     Volume v;
-    sources_.for_each(d.sources_, [&](std::uint32_t e) {
-        const CountedLists<4>::Counts c = sources_.counts(e);
-        v.frames += c[0];
-        v.frame_bytes += c[1];
-        v.ip_bytes += c[2];
-        v.payload_bytes += c[3];
-    });
+    sources_.for_each(d.sources_, [&](std::uint32_t e) { v += source(e); });
     return v;
 }
 
@@ -159,8 +153,8 @@ PortVolume EgressTracker::port(std::uint32_t entry) const {
 }
 
 std::vector<const Destination*> EgressTracker::destinations() const {
-    // Sorted by index, each destination's bytes summed once: 12 bytes per
-    // destination beside the records while sorting.
+    // Indices sorted by (bytes, address), each destination's bytes summed
+    // once: 12 bytes per destination beside the records while sorting.
     std::vector<std::uint64_t> bytes(dests_.size());
     std::vector<std::uint32_t> order(dests_.size());
     for (std::uint32_t i = 0; i < dests_.size(); ++i) {

@@ -26,6 +26,13 @@ struct Volume {
         ip_bytes += ip_len;
         payload_bytes += payload;
     }
+    Volume& operator+=(const Volume& o) {
+        frames += o.frames;
+        frame_bytes += o.frame_bytes;
+        ip_bytes += o.ip_bytes;
+        payload_bytes += o.payload_bytes;
+        return *this;
+    }
 };
 
 enum class Direction : std::uint8_t { outbound_external, outbound_internal, outbound_platform, inbound, other };
