@@ -530,12 +530,17 @@ HandshakeReport HandshakeTracker::report() const {
     std::vector<Rank>().swap(ranks);
     std::vector<std::uint32_t> rank(servers.size());
     for (std::uint32_t i = 0; i < order.size(); ++i) rank[order[i]] = i;
-    std::vector<ServerReport> sorted;
-    sorted.reserve(servers.size());
-    for (std::uint32_t i : order) sorted.push_back(std::move(servers[i]));
-    servers = std::move(sorted);
+    std::vector<std::uint32_t>().swap(order);
     for (auto* samples : {&s_rtt, &s_sleg, &s_cleg})
         for (Sample& x : *samples) x.server = rank[x.server];
+    // Servers into their ranks in place, cycle by cycle (a second array of
+    // them would double the report's largest allocation).
+    for (std::uint32_t i = 0; i < rank.size(); ++i)
+        while (rank[i] != i) {
+            const std::uint32_t j = rank[i];
+            std::swap(servers[i], servers[j]);
+            std::swap(rank[i], rank[j]);
+        }
     summarize_servers(s_rtt, servers, &ServerReport::rtt);
     summarize_servers(s_sleg, servers, &ServerReport::server_leg);
     summarize_servers(s_cleg, servers, &ServerReport::client_leg);
