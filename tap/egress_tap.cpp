@@ -197,10 +197,11 @@ tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, con
         stats_tree_manip_node_int(MN_SET, st, "Counter limit reached: use -z triage_egress,json for exact bytes", 0,
                                   FALSE, INT_MAX);
     if (d == Direction::inbound || d == Direction::other) return TAP_PACKET_REDRAW;
-    const Destination* dest = up.destination;  // null past the first kTreeDestinations
+    // Null past the first kTreeDestinations: the tracker keeps no more (tree_init).
+    const Destination* dest = up.destination;
     auto node = dest ? s.dests.find(dest) : s.dests.end();
     if (node == s.dests.end()) {
-        if (!dest || s.dests.size() >= kTreeDestinations) {
+        if (!dest) {
             stats_tree_manip_node_int(MN_SET, st, kOtherDestinations, s.destinations, FALSE,
                                       s.clamp(outbound - s.named_dest_bytes));
             return TAP_PACKET_REDRAW;
@@ -293,7 +294,6 @@ protected:
         for (Direction d : {Direction::outbound_external, Direction::outbound_internal, Direction::outbound_platform})
             outbound += tracker.total(d).frame_bytes;
         TableRows& dest = rows(0);
-        const EgressTracker::Breakdown detail = tracker.breakdown();
         for (const Destination* d : tracker.destinations()) {
             const std::string address = d->address.to_string();
             const std::size_t r = dest.row(address + "\n" + scope_name(d->direction));
@@ -308,7 +308,7 @@ protected:
                             ? format_double(cost(cfg, volume.ip_bytes), 6)
                             : std::string());
             // The first of the largest (sources in address order, ports in port order).
-            const std::vector<SourceVolume> sources = detail.sources(*d);
+            const std::vector<SourceVolume> sources = tracker.sources(*d);
             const auto top = std::max_element(sources.begin(), sources.end(), [](const auto& a, const auto& b) {
                 return a.volume.frame_bytes < b.volume.frame_bytes;
             });
@@ -316,7 +316,7 @@ protected:
             dest.count(r, kSources, sources.size());
             dest.text(r, kTopSource, has_top ? top->address.to_string() : std::string());
             dest.number(r, kTopBytes, has_top ? std::to_string(top->volume.frame_bytes) : std::string(), kBytesWidth);
-            const std::vector<PortVolume> ports = detail.ports(*d);
+            const std::vector<PortVolume> ports = tracker.ports(*d);
             const auto port = std::max_element(
                 ports.begin(), ports.end(), [](const auto& a, const auto& b) { return a.frame_bytes < b.frame_bytes; });
             dest.text(r, kTopPort,

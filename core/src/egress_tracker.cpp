@@ -96,12 +96,13 @@ EgressUpdate EgressTracker::add(const EgressFrame& in) {
     }
     if (!(same_hosts && c.transport == f.transport && c.dport == f.dport)) {
         c = Last{f.src, f.dst, f.transport, f.dport, locate_destination(f, d), 0, FlatIndex::kNone, d, true};
-        if (c.dest == FlatIndex::kNone) return up;  // past max_destinations: in the totals only
-        Destination& n = dests_[c.dest];
-        c.source = sources_.locate(&n, n.sources_, n.source_count_, hosts_.intern(f.src));
-        if (f.transport != 0) c.port = ports_.locate(&n, n.ports_, n.port_count_, port_key(f.transport, f.dport));
+        if (c.dest != FlatIndex::kNone) {
+            Destination& n = dests_[c.dest];
+            c.source = sources_.locate(&n, n.sources_, n.source_count_, hosts_.intern(f.src));
+            if (f.transport != 0) c.port = ports_.locate(&n, n.ports_, n.port_count_, port_key(f.transport, f.dport));
+        }
     }
-    if (c.dest == FlatIndex::kNone) return up;
+    if (c.dest == FlatIndex::kNone) return up;  // past max_destinations: in the totals only
     Destination& dest = dests_[c.dest];
     if (f.time < dest.first_.get()) dest.first_.set(f.time);
     if (f.time > dest.last_.get()) dest.last_.set(f.time);
@@ -171,25 +172,19 @@ std::vector<const Destination*> EgressTracker::destinations() const {
     return out;
 }
 
-EgressTracker::Breakdown EgressTracker::breakdown() const {
-    Breakdown b;
-    b.t_ = this;
-    return b;
-}
-
-std::vector<SourceVolume> EgressTracker::Breakdown::sources(const Destination& d) const {
+std::vector<SourceVolume> EgressTracker::sources(const Destination& d) const {
     std::vector<SourceVolume> out;
-    t_->sources_.for_each(d.sources_, [&](std::uint32_t e) {
-        out.push_back(SourceVolume{t_->hosts_[t_->sources_.key(e)], t_->source(e)});
+    sources_.for_each(d.sources_, [&](std::uint32_t e) {
+        out.push_back(SourceVolume{hosts_[sources_.key(e)], source(e)});
     });
     std::sort(out.begin(), out.end(),
               [](const SourceVolume& a, const SourceVolume& b) { return a.address < b.address; });
     return out;
 }
 
-std::vector<PortVolume> EgressTracker::Breakdown::ports(const Destination& d) const {
+std::vector<PortVolume> EgressTracker::ports(const Destination& d) const {
     std::vector<PortVolume> out;
-    t_->ports_.for_each(d.ports_, [&](std::uint32_t e) { out.push_back(t_->port(e)); });
+    ports_.for_each(d.ports_, [&](std::uint32_t e) { out.push_back(port(e)); });
     std::sort(out.begin(), out.end(), [](const PortVolume& a, const PortVolume& b) {
         return port_key(a.transport, a.port) < port_key(b.transport, b.port);
     });
@@ -268,7 +263,6 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
     }
     w.end_object();
     w.key("destinations").begin_array();
-    const EgressTracker::Breakdown detail = t.breakdown();
     for (const Destination* d : t.destinations()) {
         w.begin_object();
         w.field("address", d->address);
@@ -292,7 +286,7 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
         }
         w.key("first_time").epoch_us(d->first_time());
         w.key("last_time").epoch_us(d->last_time());
-        std::vector<SourceVolume> srcs = detail.sources(*d);
+        std::vector<SourceVolume> srcs = t.sources(*d);
         std::stable_sort(srcs.begin(), srcs.end(), [](const SourceVolume& a, const SourceVolume& b) {
             return a.volume.frame_bytes > b.volume.frame_bytes;
         });
@@ -309,7 +303,7 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
         w.end_array();
         std::size_t omitted = 0;
         w.key("ports").begin_array();
-        for (const PortVolume& p : top_ports(detail.ports(*d), cfg.max_ports, &omitted)) {
+        for (const PortVolume& p : top_ports(t.ports(*d), cfg.max_ports, &omitted)) {
             JsonLine l;
             l.lit("{\"transport\":").plain(transport_name(p.transport));
             l.lit(",\"port\":").u64(p.port);
@@ -339,7 +333,6 @@ void egress_csv(const EgressTracker& t, const NameResolver& names, const TextSin
         "destination,name,scope,source,frames,frame_bytes,ip_bytes,payload_bytes,destination_frames,"
         "destination_frame_bytes,destination_ip_bytes,first_time,last_time";
     out += priced ? ",estimated_cost\n" : "\n";
-    const EgressTracker::Breakdown detail = t.breakdown();
     for (const Destination* d : t.destinations()) {
         std::string name = names ? names(d->address) : std::string();
         if (name.find_first_of(",\"\n") != std::string::npos) {
@@ -348,7 +341,7 @@ void egress_csv(const EgressTracker& t, const NameResolver& names, const TextSin
             name = q + "\"";
         }
         const Volume dv = t.volume(*d);
-        for (const auto& [src, v] : detail.sources(*d)) {
+        for (const auto& [src, v] : t.sources(*d)) {
             out += d->address.to_string() + ',' + name + ',' + scope_name(d->direction) + ',' + src.to_string() + ',' +
                    std::to_string(v.frames) + ',' + std::to_string(v.frame_bytes) + ',' + std::to_string(v.ip_bytes) +
                    ',' + std::to_string(v.payload_bytes) + ',' + std::to_string(dv.frames) + ',' +

@@ -45,9 +45,8 @@ TEST(Egress, SumsSortsAndSplitsBySource) {
     ASSERT_EQ(d.size(), 2u);
     EXPECT_EQ(d[0]->address.to_string(), "1.1.1.1");
     EXPECT_EQ(t.volume(*d[1]).frame_bytes, 300u);
-    const auto detail = t.breakdown();
-    EXPECT_EQ(detail.sources(*d[1]).size(), 2u);
-    EXPECT_EQ(detail.ports(*d[1]).size(), 2u);
+    EXPECT_EQ(t.sources(*d[1]).size(), 2u);
+    EXPECT_EQ(t.ports(*d[1]).size(), 2u);
     EXPECT_EQ(t.total(Direction::outbound_external).frames, 3u);
     EXPECT_EQ(t.total(Direction::inbound).frame_bytes, 5000u);
 }
@@ -114,12 +113,12 @@ TEST(Egress, CountersStayExactPast32Bits) {
     EXPECT_EQ(v.frames, n + 1u);
     EXPECT_EQ(v.frame_bytes, 4'587'450'100u);
     EXPECT_EQ(v.ip_bytes, 4'587'450'100u - 14u * (n + 1));
-    const auto sources = t.breakdown().sources(*d[0]);
+    const auto sources = t.sources(*d[0]);
     ASSERT_EQ(sources.size(), 2u);
     EXPECT_EQ(sources[0].volume.frame_bytes, 4'587'450'000u);
     EXPECT_EQ(sources[0].volume.payload_bytes, std::uint64_t{65'535 - 54} * n);
     EXPECT_EQ(sources[1].volume.frame_bytes, 100u);
-    const auto ports = t.breakdown().ports(*d[0]);
+    const auto ports = t.ports(*d[0]);
     ASSERT_EQ(ports.size(), 1u);
     EXPECT_EQ(ports[0].frames, n + 1u);
     EXPECT_EQ(ports[0].frame_bytes, 4'587'450'100u);

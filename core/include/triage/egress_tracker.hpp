@@ -129,16 +129,8 @@ public:
 
     // A destination's sources (in address order) and ports (in transport,
     // port order), from its lists, for a report.
-    class Breakdown {
-    public:
-        std::vector<SourceVolume> sources(const Destination& d) const;
-        std::vector<PortVolume> ports(const Destination& d) const;
-
-    private:
-        friend class EgressTracker;
-        const EgressTracker* t_ = nullptr;
-    };
-    Breakdown breakdown() const;
+    std::vector<SourceVolume> sources(const Destination& d) const;
+    std::vector<PortVolume> ports(const Destination& d) const;
     const EgressConfig& config() const { return cfg_; }
     const AnomalyLog& anomalies() const { return anomalies_; }
     void clear() { *this = EgressTracker(cfg_); }
