@@ -525,12 +525,9 @@ HandshakeReport HandshakeTracker::report() const {
         if (!(a.address == b.address)) return a.address < b.address;
         return a.port < b.port;
     });
-    std::vector<std::uint32_t> order(servers.size());
-    for (std::size_t i = 0; i < ranks.size(); ++i) order[i] = ranks[i].index;
+    std::vector<std::uint32_t> rank(servers.size());  // a server's place in the report
+    for (std::uint32_t i = 0; i < ranks.size(); ++i) rank[ranks[i].index] = i;
     std::vector<Rank>().swap(ranks);
-    std::vector<std::uint32_t> rank(servers.size());
-    for (std::uint32_t i = 0; i < order.size(); ++i) rank[order[i]] = i;
-    std::vector<std::uint32_t>().swap(order);
     for (auto* samples : {&s_rtt, &s_sleg, &s_cleg})
         for (Sample& x : *samples) x.server = rank[x.server];
     // Servers into their ranks in place, cycle by cycle (a second array of
