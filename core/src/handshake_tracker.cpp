@@ -459,6 +459,14 @@ HandshakeReport HandshakeTracker::report() const {
     std::vector<Sample> s_rtt, s_sleg, s_cleg;
     FlatIndex index;  // into servers
     std::vector<ServerReport>& servers = r.servers;
+    // Every array reserved for all handshakes at once: a large reservation
+    // costs address space only until it is written (the pages it never
+    // fills are never mapped), where growing by doubling would copy each
+    // array and map fresh pages for it several times over.
+    const std::size_t n = handshakes().size();
+    for (auto* v : {&rtt, &sleg, &cleg, &conn}) v->reserve(n);
+    for (auto* v : {&s_rtt, &s_sleg, &s_cleg}) v->reserve(n);
+    servers.reserve(std::min<std::size_t>(n, std::size_t{1} << 18));  // at most ~85 MB of address space
     for (const Handshake& h : handshakes()) {
         if (h.context) continue;
         ++r.connections;
