@@ -214,8 +214,8 @@ std::vector<PolicyEntry> Policy::effective_entries() const {
     return out;
 }
 
-std::int32_t& CompiledPolicy::slot(int id) {
-    if (static_cast<std::size_t>(id) >= by_id_.size()) by_id_.resize(static_cast<std::size_t>(id) + 1, kNone);
+CompiledPolicy::Slot& CompiledPolicy::slot(int id) {
+    if (static_cast<std::size_t>(id) >= by_id_.size()) by_id_.resize(static_cast<std::size_t>(id) + 1);
     return by_id_[static_cast<std::size_t>(id)];
 }
 
@@ -228,19 +228,12 @@ std::vector<std::string> CompiledPolicy::compile(const Policy& policy, const Res
     by_id_.clear();
     detectors_.clear();
     port_rule_index_.clear();
-    transport_id_.clear();
-    ignored_id_.clear();
 
-    auto mark = [&](std::vector<std::uint8_t>& v, const char* name) {
-        const int id = resolver.id_of(name);
-        if (id < 0) return;
-        if (static_cast<std::size_t>(id) >= v.size()) v.resize(static_cast<std::size_t>(id) + 1, 0);
-        v[static_cast<std::size_t>(id)] = 1;
-    };
-    for (const char* t : {"tcp", "udp", "sctp", "dccp"}) mark(transport_id_, t);
+    for (const char* t : {"tcp", "udp", "sctp", "dccp"})
+        if (const int id = resolver.id_of(t); id >= 0) slot(id).transport = true;
     // Not application protocols: undissected payload, and layers of TCP/TLS plumbing.
     for (const char* t : {"data", "tls", "ssl", "dtls", "malformed", "_ws.malformed", "_ws.short"})
-        mark(ignored_id_, t);
+        if (const int id = resolver.id_of(t); id >= 0) slot(id).ignored = true;
 
     for (const PolicyEntry& e : policy.effective_entries()) {
         const bool detector = e.protocol == kTrackerDetector;
@@ -263,7 +256,7 @@ std::vector<std::string> CompiledPolicy::compile(const Policy& policy, const Res
         if (detector)
             detectors_.emplace_back(e.protocol, value);
         else
-            slot(id) = value;
+            slot(id).rule = value;
     }
     for (const PortRule& p : policy.port_rules) {
         rules_.push_back(Rule{
@@ -286,9 +279,9 @@ void CompiledPolicy::match(const int* layers, std::size_t n, std::uint8_t transp
         const int id = layers[i];
         if (id < 0) continue;
         const auto uid = static_cast<std::size_t>(id);
-        const bool is_transport = uid < transport_id_.size() && transport_id_[uid];
-        const bool ignored = uid < ignored_id_.size() && ignored_id_[uid];
-        const std::int32_t v = uid < by_id_.size() ? by_id_[uid] : kNone;
+        const Slot s = uid < by_id_.size() ? by_id_[uid] : Slot{};
+        const bool is_transport = s.transport, ignored = s.ignored;
+        const std::int32_t v = s.rule;
         if (above_transport && !is_transport && !ignored) app_seen = true;
         if (v >= 0) {
             hit(static_cast<std::uint32_t>(v));
@@ -296,7 +289,7 @@ void CompiledPolicy::match(const int* layers, std::size_t n, std::uint8_t transp
             const std::string name = resolver_.name_of ? resolver_.name_of(id) : std::to_string(id);
             rules_.push_back(
                 Rule{name, "not-allowed", "application protocol not in the allow-list", policy_.allowlist_severity});
-            slot(id) = static_cast<std::int32_t>(rules_.size() - 1);
+            slot(id).rule = static_cast<std::int32_t>(rules_.size() - 1);
             hit(static_cast<std::uint32_t>(rules_.size() - 1));
         }
         if (is_transport) above_transport = true;

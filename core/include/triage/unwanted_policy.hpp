@@ -104,13 +104,19 @@ public:
 
 private:
     static constexpr std::int32_t kNone = -1, kAllowed = -2;
-    std::int32_t& slot(int id);
+    // What the policy says of one protocol id: one 8-byte slot per id, so a
+    // frame's layer costs one memory access, not one per fact.
+    struct Slot {
+        std::int32_t rule = kNone;  // rule index, kNone or kAllowed
+        bool transport = false;     // tcp, udp, sctp, dccp
+        bool ignored = false;       // not an application protocol (data, tls, malformed ...)
+    };
+    Slot& slot(int id);
     Policy policy_;
     Resolver resolver_;
     std::vector<PolicyEntry> entries_;
     std::vector<Rule> rules_;
-    std::vector<std::int32_t> by_id_;                      // proto id -> rule index, kNone or kAllowed
-    std::vector<std::uint8_t> transport_id_, ignored_id_;  // bytes, not bits: read per layer per frame
+    std::vector<Slot> by_id_;  // by proto id
     std::vector<std::pair<std::string, std::int32_t>> detectors_;
     std::vector<std::uint32_t> port_rule_index_;  // rules_ index per policy_.port_rules entry
 };
