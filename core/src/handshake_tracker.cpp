@@ -150,10 +150,14 @@ void HandshakeTracker::store(std::uint32_t index, const Handshake& h) {
     p.server_isn = h.server_isn;
     p.client_port = h.client_port;
     p.server_port = h.server_port;
-    std::uint8_t cf = 0, sf = 0;
-    p.client = pack_address(h.client, &cf);
-    p.server = pack_address(h.server, &sf);
-    p.families = static_cast<std::uint8_t>(cf | sf << 2);
+    if (p.families == 0) {
+        // A record's endpoints are set by start() and never change: packed
+        // (IPv6 ones interned, a table lookup each) on its first store only.
+        std::uint8_t cf = 0, sf = 0;
+        p.client = pack_address(h.client, &cf);
+        p.server = pack_address(h.server, &sf);
+        p.families = static_cast<std::uint8_t>(cf | sf << 2);
+    }
     p.flags = static_cast<std::uint8_t>((h.has_syn ? kHasSyn : 0) | (h.synack_seen ? kSynackSeen : 0) |
                                         (h.ack_seen ? kAckSeen : 0) | (h.refused ? kRefused : 0) |
                                         (h.context ? kContext : 0));
@@ -457,8 +461,18 @@ HandshakeReport HandshakeTracker::report() const {
     HandshakeReport r;
     std::vector<Nanos> rtt, sleg, cleg, conn;
     std::vector<Sample> s_rtt, s_sleg, s_cleg;
-    FlatIndex index;  // into servers
-    std::vector<ServerReport>& servers = r.servers;
+    // Per server while counting: its key and 32-bit counts (exact: records
+    // are numbered in 32 bits), 60 bytes, not a ~330-byte ServerReport. A
+    // pass over the handshakes meets servers at random, and small records
+    // keep those lookups in the cache.
+    struct Counts {
+        std::uint32_t connections = 0, retried = 0;
+        std::array<std::uint32_t, kOutcomeCount> outcomes{};
+        std::array<std::uint32_t, 3> network_leg{};
+    };
+    std::vector<ServerKey> keys;
+    std::vector<Counts> counts;
+    FlatIndex index;  // into keys and counts
     // Every array reserved for all handshakes at once: a large reservation
     // costs address space only until it is written (the pages it never
     // fills are never mapped), where growing by doubling would copy each
@@ -466,7 +480,8 @@ HandshakeReport HandshakeTracker::report() const {
     const std::size_t n = handshakes().size();
     for (auto* v : {&rtt, &sleg, &cleg, &conn}) v->reserve(n);
     for (auto* v : {&s_rtt, &s_sleg, &s_cleg}) v->reserve(n);
-    servers.reserve(std::min<std::size_t>(n, std::size_t{1} << 18));  // at most ~85 MB of address space
+    keys.reserve(n);
+    counts.reserve(n);
     for (const Handshake& h : handshakes()) {
         if (h.context) continue;
         ++r.connections;
@@ -477,13 +492,14 @@ HandshakeReport HandshakeTracker::report() const {
         if (h.synack_count > 1) r.synack_retransmissions += h.synack_count - 1;
         const ServerKey key{h.server, h.server_port};
         const std::size_t kh = ServerKeyHash{}(key);
-        std::uint32_t si = index.find(kh, [&](std::uint32_t k) { return servers[k].key == key; });
+        std::uint32_t si = index.find(kh, [&](std::uint32_t k) { return keys[k] == key; });
         if (si == FlatIndex::kNone) {
-            si = static_cast<std::uint32_t>(servers.size());
-            servers.push_back(ServerReport{key, 0, {}, 0, {}, {}, {}, {}});
-            index.insert(kh, si, [&](std::uint32_t k) { return ServerKeyHash{}(servers[k].key); });
+            si = static_cast<std::uint32_t>(keys.size());
+            keys.push_back(key);
+            counts.emplace_back();
+            index.insert(kh, si, [&](std::uint32_t k) { return ServerKeyHash{}(keys[k]); });
         }
-        ServerReport& s = servers[si];
+        Counts& s = counts[si];
         ++s.connections;
         ++s.outcomes[oi];
         if (h.retried()) {
@@ -512,40 +528,48 @@ HandshakeReport HandshakeTracker::report() const {
             ++s.network_leg[leg];
         }
     }
+    index = FlatIndex();  // freed before the summaries
     r.rtt = summarize(rtt);
     r.server_leg = summarize(sleg);
     r.client_leg = summarize(cleg);
     r.connect = summarize(conn);
     // Most connections first; ties in address, then port order. Sorted as
-    // indices (a report is large), then the samples follow their server.
+    // indices, then each server's report is built once, in its place, and
+    // the samples follow their server.
     struct Rank {
-        std::uint64_t connections;
+        std::uint32_t connections;
         IpAddress::SortKey address;
         std::uint16_t port;
         std::uint32_t index;
     };
     std::vector<Rank> ranks;
-    ranks.reserve(servers.size());
-    for (std::uint32_t i = 0; i < servers.size(); ++i)
-        ranks.push_back(Rank{servers[i].connections, servers[i].key.address.sort_key(), servers[i].key.port, i});
+    ranks.reserve(keys.size());
+    for (std::uint32_t i = 0; i < keys.size(); ++i)
+        ranks.push_back(Rank{counts[i].connections, keys[i].address.sort_key(), keys[i].port, i});
     std::sort(ranks.begin(), ranks.end(), [](const Rank& a, const Rank& b) {
         if (a.connections != b.connections) return a.connections > b.connections;
         if (!(a.address == b.address)) return a.address < b.address;
         return a.port < b.port;
     });
-    std::vector<std::uint32_t> rank(servers.size());  // a server's place in the report
-    for (std::uint32_t i = 0; i < ranks.size(); ++i) rank[ranks[i].index] = i;
+    std::vector<ServerReport>& servers = r.servers;
+    servers.resize(keys.size());
+    std::vector<std::uint32_t> rank(keys.size());  // a server's place in the report
+    for (std::uint32_t i = 0; i < ranks.size(); ++i) {
+        const std::uint32_t k = ranks[i].index;
+        rank[k] = i;
+        const Counts& c = counts[k];
+        ServerReport& s = servers[i];
+        s.key = keys[k];
+        s.connections = c.connections;
+        s.retried = c.retried;
+        std::copy(c.outcomes.begin(), c.outcomes.end(), s.outcomes.begin());
+        std::copy(c.network_leg.begin(), c.network_leg.end(), s.network_leg.begin());
+    }
     std::vector<Rank>().swap(ranks);
+    std::vector<ServerKey>().swap(keys);
+    std::vector<Counts>().swap(counts);
     for (auto* samples : {&s_rtt, &s_sleg, &s_cleg})
         for (Sample& x : *samples) x.server = rank[x.server];
-    // Servers into their ranks in place, cycle by cycle (a second array of
-    // them would double the report's largest allocation).
-    for (std::uint32_t i = 0; i < rank.size(); ++i)
-        while (rank[i] != i) {
-            const std::uint32_t j = rank[i];
-            std::swap(servers[i], servers[j]);
-            std::swap(rank[i], rank[j]);
-        }
     summarize_servers(s_rtt, servers, &ServerReport::rtt);
     summarize_servers(s_sleg, servers, &ServerReport::server_leg);
     summarize_servers(s_cleg, servers, &ServerReport::client_leg);

@@ -230,10 +230,10 @@ std::vector<std::string> CompiledPolicy::compile(const Policy& policy, const Res
     port_rule_index_.clear();
 
     for (const char* t : {"tcp", "udp", "sctp", "dccp"})
-        if (const int id = resolver.id_of(t); id >= 0) slot(id).transport = true;
+        if (const int id = resolver.id_of(t); id >= 0) slot(id).transport = 1;
     // Not application protocols: undissected payload, and layers of TCP/TLS plumbing.
     for (const char* t : {"data", "tls", "ssl", "dtls", "malformed", "_ws.malformed", "_ws.short"})
-        if (const int id = resolver.id_of(t); id >= 0) slot(id).ignored = true;
+        if (const int id = resolver.id_of(t); id >= 0) slot(id).ignored = 1;
 
     for (const PolicyEntry& e : policy.effective_entries()) {
         const bool detector = e.protocol == kTrackerDetector;
@@ -280,7 +280,7 @@ void CompiledPolicy::match(const int* layers, std::size_t n, std::uint8_t transp
         if (id < 0) continue;
         const auto uid = static_cast<std::size_t>(id);
         const Slot s = uid < by_id_.size() ? by_id_[uid] : Slot{};
-        const bool is_transport = s.transport, ignored = s.ignored;
+        const bool is_transport = s.transport != 0, ignored = s.ignored != 0;
         const std::int32_t v = s.rule;
         if (above_transport && !is_transport && !ignored) app_seen = true;
         if (v >= 0) {
