@@ -55,7 +55,8 @@ Direction EgressTracker::classify(const IpAddress& src, const IpAddress& dst) co
 }
 
 // The size the memory target counts on (bench/RESULTS.md): no padding.
-static_assert(sizeof(Destination) == 44, "Destination: address, scope, two list lengths and heads, two times");
+static_assert(sizeof(Destination) == 48,
+              "Destination: address, scope, two list lengths, key masks and heads, two times");
 
 namespace {
 std::uint32_t port_key(std::uint8_t transport, std::uint16_t port) {
@@ -98,8 +99,9 @@ EgressUpdate EgressTracker::add(const EgressFrame& in) {
         c = Last{f.src, f.dst, f.transport, f.dport, locate_destination(f, d), 0, FlatIndex::kNone, d, true};
         if (c.dest != FlatIndex::kNone) {
             Destination& n = dests_[c.dest];
-            c.source = sources_.locate(&n, n.sources_, n.source_count_, hosts_.intern(f.src));
-            if (f.transport != 0) c.port = ports_.locate(&n, n.ports_, n.port_count_, port_key(f.transport, f.dport));
+            c.source = sources_.locate(&n, n.sources_, n.source_count_, hosts_.intern(f.src), &n.source_keys_);
+            if (f.transport != 0)
+                c.port = ports_.locate(&n, n.ports_, n.port_count_, port_key(f.transport, f.dport), &n.port_keys_);
         }
     }
     if (c.dest == FlatIndex::kNone) return up;  // past max_destinations: in the totals only

@@ -157,6 +157,33 @@ TEST(CountedLists, ShortAndLongListsFindTheirEntries) {
     EXPECT_EQ(sum, 2999u * 3000u / 2);
 }
 
+// With a key mask, a short list is walked only when the key's bit is set:
+// keys whose bits collide are still told apart, each keeps its one entry, and
+// a list keeps finding its entries once it is long (the mask then unused).
+TEST(CountedLists, AKeyMaskSkipsOnlyListsThatCannotHoldTheKey) {
+    CountedLists<2> lists;
+    std::uint32_t head = CountedLists<2>::kNone;
+    std::uint8_t length = 0;
+    std::uint16_t mask = 0;
+    std::vector<std::uint32_t> entries;
+    for (std::uint32_t k = 0; k < 40; ++k) {  // 40 keys over 16 bits: bits collide
+        entries.push_back(lists.locate(&head, head, length, k, &mask));
+        for (std::uint32_t j = 0; j <= k; ++j) {
+            ASSERT_EQ(lists.locate(&head, head, length, j, &mask), entries[j]) << k;
+        }
+        if (k < CountedLists<2>::kShort) {
+            EXPECT_NE(mask, 0u);
+        }
+    }
+    EXPECT_EQ(lists.size(), 40u);
+    // A second list with an empty mask never matches the first list's keys.
+    std::uint32_t head2 = CountedLists<2>::kNone;
+    std::uint8_t length2 = 0;
+    std::uint16_t mask2 = 0;
+    EXPECT_NE(lists.locate(&head2, head2, length2, 3, &mask2), entries[3]);
+    EXPECT_EQ(lists.size(), 41u);
+}
+
 TEST(CountedLists, AnOverflowMovesAllCountersTo64Bits) {
     CountedLists<2> lists;
     std::uint32_t head = CountedLists<2>::kNone;

@@ -35,10 +35,19 @@ public:
     // entries (counted up to kShort + 1; both kept by the list's owner), added
     // with zero counts if it has none. `owner` names the list, stable for its
     // life: the key of its index once it is long.
-    std::uint32_t locate(const void* owner, std::uint32_t& head, std::uint8_t& length, std::uint32_t key) {
+    //
+    // `maybe`, if given (also kept by the owner, 0 for an empty list), has a
+    // bit set for each key in the list (one of 16, by a hash of the key): a
+    // short list whose bit for `key` is clear cannot hold it, and is not
+    // walked. Each entry walked is a memory access at random in the store,
+    // and a list is walked to its end whenever its owner meets a new key.
+    std::uint32_t locate(const void* owner, std::uint32_t& head, std::uint8_t& length, std::uint32_t key,
+                         std::uint16_t* maybe = nullptr) {
+        const auto bit = static_cast<std::uint16_t>(1u << ((key * 0x9E3779B1u) >> 28));
         if (length <= kShort) {
-            for (std::uint32_t i = head; i != kNone; i = entries_[i].next)
-                if (entries_[i].key == key) return i;
+            if (!maybe || (*maybe & bit))
+                for (std::uint32_t i = head; i != kNone; i = entries_[i].next)
+                    if (entries_[i].key == key) return i;
         } else {
             const std::uint32_t i = long_[owner].find(key, [&](std::uint32_t k) { return entries_[k].key == key; });
             if (i != kNone) return i;
@@ -46,6 +55,7 @@ public:
         const auto added = static_cast<std::uint32_t>(entries_.size());
         entries_.push_back(Entry{head, key, {}});
         head = added;
+        if (maybe) *maybe |= bit;
         if (length <= kShort) ++length;
         if (length <= kShort) return added;
         FlatIndex& index = long_[owner];

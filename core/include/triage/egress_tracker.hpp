@@ -64,7 +64,7 @@ struct SourceVolume {
 
 // An outbound destination. Its volume is the sum of its sources' volumes
 // (EgressTracker::volume); its sources and ports are short lists in the
-// tracker's shared stores. 44 bytes: times kept as two 32-bit halves.
+// tracker's shared stores. 48 bytes: times kept as two 32-bit halves.
 class Destination {
 public:
     IpAddress address;
@@ -83,6 +83,7 @@ private:
         }
     };
     std::uint8_t source_count_ = 0, port_count_ = 0;  // list lengths, as CountedLists counts them
+    std::uint16_t source_keys_ = 0, port_keys_ = 0;   // which keys the lists may hold (CountedLists::locate)
     std::uint32_t sources_ = FlatIndex::kNone, ports_ = FlatIndex::kNone;
     Time first_, last_;
 };
