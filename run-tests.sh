@@ -42,11 +42,14 @@ ctest --test-dir build --output-on-failure
 /usr/bin/python3 -m pytest -q -p no:cacheprovider -n "$jobs" --dist loadgroup tests/integration "$@"
 stamp
 
+# Each pass mutates the captures with other seeds (tests/integration/test_robustness.py).
+first_mutation=1
 for suite in $versions; do
     echo "== 3. Debian $suite chroot"
     wait "${prep[$suite]}" || { cat "$TRIAGE_CHROOTS/$suite.prepare.log" >&2; exit 1; }
     gui=(--gui)  # Wireshark's GUI under Xvfb in every version
-    scripts/test-chroot.sh "$suite" "${gui[@]}" "$@"
+    TRIAGE_FIRST_MUTATION=$first_mutation scripts/test-chroot.sh "$suite" "${gui[@]}" "$@"
+    first_mutation=$((first_mutation + 1))
     stamp
 done
 [ "${TRIAGE_QUICK:-0}" = 1 ] && exit 0
@@ -56,7 +59,7 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTRIAGE_SANITIZE=ON -DTRIAGE_
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure
 asan_rt=$(g++ -print-file-name=libasan.so)
-TRIAGE_BUILD_DIR=build-asan TRIAGE_SANITIZER_PRELOAD="$(readlink -f "$asan_rt")" TRIAGE_MUTATIONS=1 \
+TRIAGE_BUILD_DIR=build-asan TRIAGE_SANITIZER_PRELOAD="$(readlink -f "$asan_rt")" TRIAGE_FIRST_MUTATION=$first_mutation \
     /usr/bin/python3 -m pytest -q -p no:cacheprovider -n "$jobs" --dist loadgroup tests/integration "$@"
 stamp
 

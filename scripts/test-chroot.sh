@@ -55,6 +55,7 @@ args=""
 # The HTML report's rendering (Chromium) and triage-batch --hosts (sshd, GNU
 # parallel) are Python tooling around tshark, tested on the host.
 in_chroot "$suite" env TRIAGE_CAPTURES=/triage/shared/captures TRIAGE_MUTATIONS="${TRIAGE_MUTATIONS:-1}" \
+    TRIAGE_FIRST_MUTATION="${TRIAGE_FIRST_MUTATION:-0}" \
     TRIAGE_NO_QUIC_LAB="$no_quic_lab" \
     TRIAGE_SCREENSHOTS="$src/build/screenshots" \
     bash -c "cd $src && python3 -m pytest -q -p no:cacheprovider -n ${TRIAGE_JOBS:-2} --dist loadgroup \

@@ -7,6 +7,7 @@ copy of the system plugins with the fresh triage.so instead of any installed
 one (Wireshark prefers the system folder when a plugin is in both).
 """
 
+import copy
 import json
 import os
 import pathlib
@@ -24,6 +25,8 @@ EXAMPLE = ROOT / "examples" / "triage-example.pcap"
 NOBODY = 65534
 # Set by run-tests.sh for the sanitizer pass: the ASan runtime to preload.
 SANITIZER_PRELOAD = os.environ.get("TRIAGE_SANITIZER_PRELOAD", "")
+ALL_JSON = ("-z", "triage_rtt,json", "-z", "triage_unwanted,json", "-z", "triage_egress,json")
+ALL_KINDS = {"triage_rtt": "rtt", "triage_unwanted": "unwanted", "triage_egress": "egress"}
 
 
 def ws_abi():
@@ -117,6 +120,11 @@ class Tshark:
             for p in [workdir, *workdir.rglob("*")]:
                 os.chown(p, NOBODY, NOBODY)
         os.chmod(workdir, 0o755)
+        # One run of all three JSON statistics per capture and configuration serves every test that
+        # asks for one of them with the defaults (tests of a capture share a worker: see
+        # pytest_collection_modifyitems). Each tshark start costs about half a second.
+        self._all_json = {}
+        self._config_generation = 0
 
     def capture(self, path) -> str:
         """A copy of the capture that the tshark user can read."""
@@ -129,12 +137,14 @@ class Tshark:
 
     def write_config(self, name: str, text: str) -> pathlib.Path:
         p = self.config / name
+        self._config_generation += 1
         p.write_text(text)
         if self.root:
             os.chown(p, NOBODY, NOBODY)
         return p
 
     def remove_config(self, name: str):
+        self._config_generation += 1
         (self.config / name).unlink(missing_ok=True)
 
     def argv(self, args, program="tshark", extra_env=()):
@@ -158,9 +168,19 @@ class Tshark:
         return p
 
     def stat_json(self, stat, capture, filter=None, opts=()):
+        if stat in ALL_KINDS and not filter and not opts:
+            return copy.deepcopy(self.all_json(capture)[ALL_KINDS[stat]])
         z = f"{stat},json" + (f",{filter}" if filter else "")
         p = self.run("-r", self.capture(capture), "-q", *opts, "-z", z)
         return json.loads(p.stdout)
+
+    def all_json(self, capture):
+        """{"rtt"|"unwanted"|"egress": document} of one run of the three JSON statistics (cached)."""
+        key = (str(capture), self._config_generation)
+        if key not in self._all_json:
+            p = self.run("-r", self.capture(capture), "-q", *ALL_JSON)
+            self._all_json[key] = by_kind(json_documents(p.stdout))
+        return self._all_json[key]
 
     def fields(self, capture, fields, display_filter=None, opts=(), occurrence="f"):
         """Rows of tshark's own fields (the independent oracle)."""
@@ -188,7 +208,13 @@ def pytest_configure(config):
                                        "-z help, -G plugins/defaultprefs and live capture; valgrind cannot share it)")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
+    # The tests of one capture run on one worker, where Tshark.all_json's cache serves them all.
+    for item in items:
+        capture = getattr(item, "callspec", None) and item.callspec.params.get("capture")
+        if isinstance(capture, str) and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(f"capture-{capture}"))
     if not SANITIZER_PRELOAD:
         return
     skip = pytest.mark.skip(reason="hangs or conflicts with an LD_PRELOADed ASan runtime (with or without Triage); "

@@ -30,8 +30,11 @@ def check_all(tshark, capture, opts=(), filter=None):
     suffix = f",{filter}" if filter else ""
     cap = tshark.capture(capture)
     tables = tables_of(tshark.run("-r", cap, "-q", *opts, *[a + suffix if "," in a else a for a in ALL_TABLES]).stdout)
-    docs = by_kind(json_documents(tshark.run("-r", cap, "-q", *opts,
-                                             *[a + suffix if "," in a else a for a in ALL_JSON]).stdout))
+    if opts or filter:
+        docs = by_kind(json_documents(tshark.run("-r", cap, "-q", *opts,
+                                                 *[a + suffix if "," in a else a for a in ALL_JSON]).stdout))
+    else:
+        docs = tshark.all_json(capture)
     assert set(tables) == set(CHECKS)
     for kind, check in CHECKS.items():
         check(*tables[kind], docs["rtt" if kind in ("tls", "quic") else kind])
