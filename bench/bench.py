@@ -65,14 +65,17 @@ class Runner:
         return pre + env + ["tshark", *args]
 
     def measure(self, args, post=None):
-        """(seconds, peak RSS in KiB) of one tshark run (+ its post-processing).
+        """(seconds, peak RSS in KiB, CPU seconds) of one tshark run (+ its post-processing).
 
         The output goes to a file, as a user's `> report.json` would (a pipe
-        read by this script would add the script's own reading to the time)."""
+        read by this script would add the script's own reading to the time).
+        The CPU time (user + system, GNU time) is tshark's alone: what other
+        processes of the machine take from it does not count in it, where it
+        does in the wall-clock time."""
         out = self.tmp / "out"
         t0 = time.perf_counter()
         with open(out, "wb") as f:
-            p = subprocess.run(["/usr/bin/time", "-f", "%M", *self.argv(args)], stdout=f, stderr=subprocess.PIPE,
+            p = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", *self.argv(args)], stdout=f, stderr=subprocess.PIPE,
                                text=True)
         if p.returncode != 0:
             raise RuntimeError(f"tshark {' '.join(args)}: {p.stderr[-500:]}")
@@ -80,7 +83,8 @@ class Runner:
             post(out.read_text())
         elapsed = time.perf_counter() - t0
         out.unlink()
-        return elapsed, int(p.stderr.strip().splitlines()[-1])
+        rss, user, system = p.stderr.strip().splitlines()[-1].split()
+        return elapsed, int(rss), float(user) + float(system)
 
 
     def instructions(self, args, name):
@@ -214,7 +218,9 @@ def main():
              f"configurations ran interleaved, {a.repeat} rounds (each round runs every configuration once, in "
              "an order that rotates from round to round); the table gives the median and, in brackets, the "
              "fastest and slowest run, so the machine's noise is visible. Ratios are medians over the no-op "
-             "tap's median on the same capture (the cost of Wireshark's dissection alone); peak RSS is the "
+             "tap's median on the same capture (the cost of Wireshark's dissection alone), for the wall-clock "
+             "time and for tshark's CPU time (user + system: what other processes take from it does not count); "
+             "peak RSS is the "
              f"median of GNU time's maximum resident set size. Command: `bench/run.sh --packets {a.packets} "
              f"--syns {a.syns} --repeat {a.repeat}" + (f" --instructions {a.instructions}" if a.instructions else "")
              + "`.", ""]
@@ -232,19 +238,25 @@ def main():
         res = {}
         for label, _, _, k, _ in configs:
             secs = [x[0] for x in runs[k]]
+            cpu = [x[2] for x in runs[k]]
             res[k] = {"med": statistics.median(secs), "lo": min(secs), "hi": max(secs),
-                      "rss": statistics.median(x[1] for x in runs[k])}
+                      "rss": statistics.median(x[1] for x in runs[k]),
+                      "cpu": statistics.median(cpu), "cpu_lo": min(cpu), "cpu_hi": max(cpu)}
         base = res["base"]
         desc = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in truth.items() if k != "rtt_ms")
         lines += [f"## {cname}: `{cap.name}`" + (f" ({desc})" if desc else ""), "",
-                  "| configuration | time (s) | ratio | peak RSS (MiB) | RSS over baseline (MiB) |",
-                  "|---|---|---|---|---|"]
+                  "| configuration | time (s) | ratio | CPU time (s) | CPU ratio | peak RSS (MiB) | "
+                  "RSS over baseline (MiB) |",
+                  "|---|---|---|---|---|---|---|"]
         for label, _, _, k, _ in configs:
             x = res[k]
             lines.append(f"| {label} | {x['med']:.2f} [{x['lo']:.2f}–{x['hi']:.2f}] | {x['med'] / base['med']:.3f} | "
+                         f"{x['cpu']:.2f} [{x['cpu_lo']:.2f}–{x['cpu_hi']:.2f}] | {x['cpu'] / base['cpu']:.3f} | "
                          f"{x['rss'] / 1024:.1f} | {(x['rss'] - base['rss']) / 1024:+.1f} |")
         spread = (base["hi"] - base["lo"]) / base["med"] * 100
-        lines += ["", f"Noise: the baseline's runs spread over {spread:.1f} % of its median.", ""]
+        cpu_spread = (base["cpu_hi"] - base["cpu_lo"]) / base["cpu"] * 100
+        lines += ["", f"Noise: the baseline's runs spread over {spread:.1f} % of its median wall-clock time, "
+                  f"{cpu_spread:.1f} % of its median CPU time.", ""]
         summary[key] = (res, truth)
 
     if a.instructions:
@@ -254,14 +266,15 @@ def main():
         if key not in summary:
             continue
         res, _ = summary[key]
-        ratio = lambda k: res[k]["med"] / res["base"]["med"]
         name = "connection-heavy" if key == "heavy" else "real captures"
-        lines.append(f"* {name}, all three JSON: {verdict(ratio('all'), TIME_ALL)}")
-        lines.append(f"* {name}, all three tree: {verdict(ratio('all_tree'), TIME_ALL)}")
-        for form in ("", "_tree"):
-            each = ", ".join(f"`triage_{k}{',tree' if form else ',json'}` {verdict(ratio(k + form), TIME_EACH)}"
-                             for k in SINGLE)
-            lines.append(f"* {name}, each alone: {each}")
+        for measure, what in (("med", "wall-clock"), ("cpu", "CPU time")):
+            ratio = lambda k: res[k][measure] / res["base"][measure]
+            lines.append(f"* {name}, {what}, all three JSON: {verdict(ratio('all'), TIME_ALL)}")
+            lines.append(f"* {name}, {what}, all three tree: {verdict(ratio('all_tree'), TIME_ALL)}")
+            for form in ("", "_tree"):
+                each = ", ".join(f"`triage_{k}{',tree' if form else ',json'}` {verdict(ratio(k + form), TIME_EACH)}"
+                                 for k in SINGLE)
+                lines.append(f"* {name}, {what}, each alone: {each}")
     if "flood" in summary:
         res, truth = summary["flood"]
         for k in ("rtt", "rtt_tree"):
