@@ -57,6 +57,12 @@ def read_error_exit():
     return 14 if ws_version() >= (4, 6) else 2
 
 
+def open_error_exit():
+    """tshark's exit status for a capture it could not even open (cut inside
+    its file header): 2 in 4.0, WS_EXIT_INVALID_FILE (3) in 4.4 and 4.6."""
+    return 3 if ws_version() >= (4, 2) else 2
+
+
 def system_plugin_dir():
     """Wireshark's global plugin folder (…/plugins/<abi>), from tshark -G folders."""
     out = subprocess.run(["tshark", "-G", "folders"], capture_output=True, text=True).stdout
