@@ -24,12 +24,15 @@ extra=(valgrind openssl)
 ensure_chroot "$suite" "${extra[@]}"
 
 dir=$(chroot_dir "$suite")
-# ngtcp2's client and server for the QUIC real-stack test, where the release has them.
+# ngtcp2's client and server for the QUIC real-stack test where the release has
+# them, else aioquic's (Debian unstable has dropped the ngtcp2 tools).
 no_quic_lab=""
 if in_chroot "$suite" apt-cache show ngtcp2-client ngtcp2-server >/dev/null 2>&1; then
     ensure_chroot "$suite" "${extra[@]}" ngtcp2-client ngtcp2-server
+elif in_chroot "$suite" apt-cache show python3-aioquic >/dev/null 2>&1; then
+    ensure_chroot "$suite" "${extra[@]}" python3-aioquic
 else
-    no_quic_lab="Debian $suite has no ngtcp2-client/ngtcp2-server package"
+    no_quic_lab="Debian $suite has neither ngtcp2-client/ngtcp2-server nor python3-aioquic"
 fi
 shared=$(cd .. && pwd)/shared
 trap 'chroot_umount "$suite"' EXIT

@@ -1,11 +1,13 @@
 """TLS and QUIC handshake latency against real stacks (netlab.Lab): OpenSSL
 through Python's ssl module and ngtcp2's client and server (gtlsclient,
-gtlsserver), between two network namespaces through a relay with configured
+gtlsserver; aioquic's where the release has no ngtcp2 tools, as Debian
+unstable), between two network namespaces through a relay with configured
 delays, captured on the client's interface. Truth comes from construction
 (the delays, which server refuses what), from the client's own timing of
 its handshake, and from tshark's tls.*/quic.* fields of the same capture;
 never from Triage's logic."""
 
+import importlib.util
 import json
 import os
 import shutil
@@ -108,9 +110,19 @@ TLS_PLAN = [(4, SERVER4, 443, "tls13")] * 3 + [(6, SERVER6, 443, "tls13"), (4, S
 DECODE = [arg for p in (4432, 4433, 4434) for arg in ("-d", f"tcp.port=={p},tls")]
 
 
+def quic_stack():
+    """ngtcp2's gtlsserver/gtlsclient where installed, else aioquic (Debian
+    unstable has no ngtcp2 tools), else None."""
+    if shutil.which("gtlsserver") and shutil.which("gtlsclient"):
+        return "ngtcp2"
+    return "aioquic" if importlib.util.find_spec("aioquic") else None
+
+
 def need_lab(tool):
-    if tool == "gtlsserver" and os.environ.get("TRIAGE_NO_QUIC_LAB"):
-        pytest.skip(os.environ["TRIAGE_NO_QUIC_LAB"])  # said by test-chroot.sh: the release lacks the package
+    if tool == "quic" and os.environ.get("TRIAGE_NO_QUIC_LAB"):
+        pytest.skip(os.environ["TRIAGE_NO_QUIC_LAB"])  # said by test-chroot.sh: the release lacks the packages
+    if tool == "quic":
+        tool = "gtlsserver" if quic_stack() != "aioquic" else "python3"
     if not can_make_namespaces() or not shutil.which(tool):
         msg = f"needs root, iproute2, /dev/net/tun, dumpcap and {tool} (run ./run-tests.sh as root)"
         if os.environ.get("CI"):
@@ -207,9 +219,47 @@ QUIC_PLAN = [  # (name, server index, host, extra client options)
     ("retry", 1, SERVER4, []), ("vn", 0, SERVER4, ["-v", "0x1a2a3a4a"]), ("dead", 0, DEAD4, ["--timeout=1s"])]
 
 
+# aioquic's server and client (the same plan: Retry on port 4443, a client
+# that offers only an unknown version, a dead address).
+AIOQUIC_SERVER = textwrap.dedent("""
+    import asyncio, sys
+    from aioquic.asyncio import serve
+    from aioquic.quic.configuration import QuicConfiguration
+    cert, key, addr4, addr6 = sys.argv[1:5]
+    async def main():
+        for host, port, retry in ((addr4, 443, False), (addr6, 443, False), (addr4, 4443, True)):
+            c = QuicConfiguration(is_client=False, alpn_protocols=["hq-interop"])
+            c.load_cert_chain(cert, key)
+            await serve(host, port, configuration=c, retry=retry)
+        print("ready", flush=True)
+        await asyncio.Event().wait()
+    asyncio.run(main())
+""")
+
+AIOQUIC_CLIENT = textwrap.dedent("""
+    import asyncio, ssl, sys
+    from aioquic.asyncio import connect
+    from aioquic.quic.configuration import QuicConfiguration
+    host, port, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    c = QuicConfiguration(is_client=True, alpn_protocols=["hq-interop"], verify_mode=ssl.CERT_NONE,
+                          server_name="server.test")
+    if name == "vn":
+        c.supported_versions = [0x1a2a3a4a]  # no version in common: the server's Version Negotiation ends it
+    async def main():
+        async with connect(host, port, configuration=c) as client:
+            await client.ping()
+    try:
+        asyncio.run(asyncio.wait_for(main(), 1.0 if name == "dead" else 3.0))
+    except Exception as e:
+        print(type(e).__name__, e, file=sys.stderr)
+        sys.exit(1)
+""")
+
+
 @pytest.fixture(scope="module")
 def quic_run(tmp_path_factory, tshark):
-    need_lab("gtlsserver")
+    need_lab("quic")
+    stack = quic_stack()
     work = tmp_path_factory.mktemp("quiclab")
     os.chmod(work, 0o755)
     certificates(work)
@@ -217,20 +267,30 @@ def quic_run(tmp_path_factory, tshark):
     pcap = work / "quic-client-side.pcapng"
     ran = []
     with Lab(TO_SERVER, TO_CLIENT) as lab:
-        # (gtlsserver binds one address family: one server per address.)
-        for addr, port, extra in ((SERVER4, 443, []), (SERVER6, 443, []), (SERVER4, 4443, ["-V"])):
-            lab.start(lab.server_ns, ["gtlsserver", "-q", *extra, "-d", str(work), addr, str(port),
-                                      str(work / "server.key"), str(work / "server.pem")],
-                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.5)
+        if stack == "ngtcp2":
+            # (gtlsserver binds one address family: one server per address.)
+            for addr, port, extra in ((SERVER4, 443, []), (SERVER6, 443, []), (SERVER4, 4443, ["-V"])):
+                lab.start(lab.server_ns, ["gtlsserver", "-q", *extra, "-d", str(work), addr, str(port),
+                                          str(work / "server.key"), str(work / "server.pem")],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
+        else:
+            server = lab.start(lab.server_ns, ["python3", "-c", AIOQUIC_SERVER, str(work / "server.pem"),
+                                               str(work / "server.key"), SERVER4, SERVER6],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            assert server.stdout.readline().strip() == "ready"
         cap = lab.capture(lab.client_ns, lab.tun_c, pcap)
         for name, server, host, extra in QUIC_PLAN:
             port = (443, 4443)[server]
             h = f"[{host}]" if ":" in host else host
-            p = subprocess.run(["ip", "netns", "exec", lab.client_ns, "timeout", "10", "gtlsclient", "-q",
-                                "--exit-on-all-streams-close", "--handshake-timeout=2s", *extra, host, str(port),
-                                f"https://{h}:{port}/index.html"], capture_output=True, text=True, timeout=30)
-            ran.append((name, host, port, p.returncode))
+            if stack == "ngtcp2":
+                client = ["gtlsclient", "-q", "--exit-on-all-streams-close", "--handshake-timeout=2s", *extra, host,
+                          str(port), f"https://{h}:{port}/index.html"]
+            else:
+                client = ["python3", "-c", AIOQUIC_CLIENT, host, str(port), name]
+            p = subprocess.run(["ip", "netns", "exec", lab.client_ns, "timeout", "10", *client],
+                               capture_output=True, text=True, timeout=30)
+            ran.append((name, host, port, p.returncode, p.stderr[-300:]))
             time.sleep(0.1)
         time.sleep(0.3)
         lab.stop(cap)
