@@ -119,9 +119,9 @@ def quic_stack():
 
 
 def need_lab(tool):
-    if tool == "quic" and os.environ.get("TRIAGE_NO_QUIC_LAB"):
-        pytest.skip(os.environ["TRIAGE_NO_QUIC_LAB"])  # said by test-chroot.sh: the release lacks the packages
     if tool == "quic":
+        if os.environ.get("TRIAGE_NO_QUIC_LAB"):
+            pytest.skip(os.environ["TRIAGE_NO_QUIC_LAB"])  # said by test-chroot.sh: the release lacks the packages
         tool = "gtlsserver" if quic_stack() != "aioquic" else "python3"
     if not can_make_namespaces() or not shutil.which(tool):
         msg = f"needs root, iproute2, /dev/net/tun, dumpcap and {tool} (run ./run-tests.sh as root)"
@@ -275,10 +275,10 @@ def quic_run(tmp_path_factory, tshark):
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(0.5)
         else:
-            server = lab.start(lab.server_ns, ["python3", "-c", AIOQUIC_SERVER, str(work / "server.pem"),
-                                               str(work / "server.key"), SERVER4, SERVER6],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-            assert server.stdout.readline().strip() == "ready"
+            servers = lab.start(lab.server_ns, ["python3", "-c", AIOQUIC_SERVER, str(work / "server.pem"),
+                                                str(work / "server.key"), SERVER4, SERVER6],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            assert servers.stdout.readline().strip() == "ready"
         cap = lab.capture(lab.client_ns, lab.tun_c, pcap)
         for name, server, host, extra in QUIC_PLAN:
             port = (443, 4443)[server]
