@@ -1,11 +1,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "triage/counted_lists.hpp"
 #include "triage/egress_tracker.hpp"
+#include "triage/flat_index.hpp"
 
 using namespace triage;
 
@@ -220,4 +222,38 @@ TEST(Egress, MaxDestinationsKeepsTheFirstInDetail) {
     ASSERT_EQ(d.size(), 2u);
     EXPECT_EQ(t.volume(*d[0]).frame_bytes, 200u);
     EXPECT_EQ(t.volume(*d[1]).frame_bytes, 150u);
+}
+
+// The index's slots hold a tag of the key's hash beside the record index.
+// Records far past the slot count (a long list's entries in a shared store),
+// keys with equal hashes (equal tags) and keys whose tags differ must all be
+// found, before and after the table grows and its indices widen; a std::map
+// says where each key is.
+TEST(FlatIndex, FindsEveryRecordWhateverItsIndexOrHash) {
+    struct Rec {
+        std::uint64_t key;
+        std::size_t hash;
+    };
+    std::map<std::uint32_t, Rec> recs;  // by record index
+    std::map<std::uint64_t, std::uint32_t> where;
+    FlatIndex index;
+    const auto hash_of = [&](std::uint32_t i) { return recs.at(i).hash; };
+    const auto lookup = [&](const Rec& r) {
+        return index.find(r.hash, [&](std::uint32_t i) { return recs.at(i).key == r.key; });
+    };
+    std::uint32_t next_index = 0;
+    for (std::uint64_t k = 0; k < 5000; ++k) {
+        // every 5th key shares hash 7; the indices jump past 2^16 and 2^24
+        next_index = k == 100 ? 70'000 : k == 2000 ? 20'000'000 : next_index + 1;
+        recs[next_index] = Rec{k * 0x9E3779B97F4A7C15ull, k % 5 == 0 ? 7 : k * 2654435761u};
+        ASSERT_EQ(lookup(recs[next_index]), FlatIndex::kNone) << k;
+        index.insert(recs[next_index].hash, next_index, hash_of);
+        where[recs[next_index].key] = next_index;
+        if (k % 97 == 0) {
+            for (const auto& [key, i] : where) ASSERT_EQ(lookup(recs[i]), i) << k << " " << key;
+        }
+    }
+    for (const auto& [key, i] : where) EXPECT_EQ(lookup(recs[i]), i);
+    EXPECT_EQ(index.size(), 5000u);
+    EXPECT_EQ(lookup(Rec{1, 7}), FlatIndex::kNone);  // a key never added, on the crowded hash
 }
