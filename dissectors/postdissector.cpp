@@ -18,6 +18,7 @@ expert_field ei_low = EI_INIT, ei_medium = EI_INIT, ei_high = EI_INIT, ei_critic
 struct Ids {
     int ip_tap = -1, ipv6_tap = -1, tcp_tap = -1, udp_tap = -1, rpc_tap = -1, expert_tap = -1;
     int proto_ip = -1, proto_ipv6 = -1, proto_http = -1, proto_icmp = -1, proto_icmpv6 = -1;
+    int proto_tcp = -1, proto_udp = -1, proto_rpc = -1;
 };
 Ids g_ids;
 
@@ -39,11 +40,25 @@ const T* tapped(int tap, int index = 0) {
     return tap <= 0 ? nullptr : static_cast<const T*>(fetch_tapped_data(tap, index));
 }
 
+// Wireshark shows an ONC-RPC program's protocol (mount, nfs, portmap ...) on
+// NULL procedure calls and empty replies without running the program's
+// dissector, so pinfo->layers lacks it; the rpc tap data names the program.
+int rpc_program(const rpc_call_info_value* call) {
+    if (!call || !rpc_progs) return -1;
+    const auto* prog =
+        static_cast<const rpc_prog_info_value*>(g_hash_table_lookup(rpc_progs, GUINT_TO_POINTER(call->prog)));
+    return prog ? prog->proto_id : -1;
+}
+
 // What the producer keeps of a frame while it is dissected: Wireshark's tap
 // data can be fetched only then (not once the frame's taps run), so the
 // pointers are kept, and each part of the record is built from them when a
 // listener first asks (FrameRecord's loaders): a statistic pays only for what
 // it reads.
+//
+// The frame's layers are walked once, here: their protocol ids (for the
+// policy), which of the IP headers comes first, whether an ICMP error quotes
+// the headers; and only the taps of protocols the frame has are searched.
 struct LoadContext {
     const packet_info* pinfo = nullptr;
     tvbuff_t* tvb = nullptr;
@@ -52,18 +67,49 @@ struct LoadContext {
     const rpc_call_info_value* rpc = nullptr;
     std::vector<const tcp_info_t*> tcp;
     std::vector<const e_udphdr*> udp;
-    void fetch() {
-        ip4 = tapped<ws_ip4>(g_ids.ip_tap);
-        ip6 = tapped<ws_ip6>(g_ids.ipv6_tap);
-        rpc = tapped<rpc_call_info_value>(g_ids.rpc_tap);
+    // Protocol ids, outermost first, without this postdissector; then the
+    // protocol of an ONC-RPC call's program (rpc_program).
+    std::vector<int> layers;
+    bool ip6_first = false;  // an IPv6 header comes before any IPv4 header
+    bool quoted = false;     // ICMP or ICMPv6 among the layers
+    bool http = false;
+    void fetch(int self) {
+        layers.clear();
+        bool has_ip4 = false, has_ip6 = false, has_tcp = false, has_udp = false, has_rpc = false;
+        ip6_first = quoted = http = false;
+        for (wmem_list_frame_t* f = wmem_list_head(pinfo->layers); f; f = wmem_list_frame_next(f)) {
+            const int id = GPOINTER_TO_INT(wmem_list_frame_data(f));
+            if (id == self) continue;  // this postdissector, running now
+            layers.push_back(id);
+            if (id == g_ids.proto_ip) {
+                has_ip4 = true;
+            } else if (id == g_ids.proto_ipv6) {
+                ip6_first = ip6_first || !has_ip4;
+                has_ip6 = true;
+            } else if (id == g_ids.proto_tcp) {
+                has_tcp = true;
+            } else if (id == g_ids.proto_udp) {
+                has_udp = true;
+            } else if (id == g_ids.proto_rpc) {
+                has_rpc = true;
+            } else if (id == g_ids.proto_icmp || id == g_ids.proto_icmpv6) {
+                quoted = true;
+            } else if (id == g_ids.proto_http) {
+                http = true;
+            }
+        }
+        ip4 = has_ip4 ? tapped<ws_ip4>(g_ids.ip_tap) : nullptr;
+        ip6 = has_ip6 ? tapped<ws_ip6>(g_ids.ipv6_tap) : nullptr;
+        rpc = has_rpc ? tapped<rpc_call_info_value>(g_ids.rpc_tap) : nullptr;
+        if (const int prog = rpc_program(rpc); prog >= 0) layers.push_back(prog);
         tcp.clear();
         udp.clear();
-        for (int i = 0;; ++i) {
+        for (int i = 0; has_tcp; ++i) {
             const auto* th = tapped<tcp_info_t>(g_ids.tcp_tap, i);
             if (!th) break;
             tcp.push_back(th);
         }
-        for (int i = 0;; ++i) {
+        for (int i = 0; has_udp; ++i) {
             const auto* uh = tapped<e_udphdr>(g_ids.udp_tap, i);
             if (!uh) break;
             udp.push_back(uh);
@@ -72,22 +118,14 @@ struct LoadContext {
 };
 
 void outer_ip(const LoadContext& c, FrameRecord* r) {
-    const packet_info* pinfo = c.pinfo;
     const ws_ip4* ip4 = c.ip4;
     const ws_ip6* ip6 = c.ip6;
     if (ip4 && ip6) {
         // Both: the one whose protocol appears first among the frame's layers.
-        for (wmem_list_frame_t* f = wmem_list_head(pinfo->layers); f; f = wmem_list_frame_next(f)) {
-            const int id = GPOINTER_TO_INT(wmem_list_frame_data(f));
-            if (id == g_ids.proto_ip) {
-                ip6 = nullptr;
-                break;
-            }
-            if (id == g_ids.proto_ipv6) {
-                ip4 = nullptr;
-                break;
-            }
-        }
+        if (c.ip6_first)
+            ip4 = nullptr;
+        else
+            ip6 = nullptr;
     }
     if (ip4 && ip4->ip_ver == 4) {
         r->outer_src = ws::to_ip(ip4->ip_src);
@@ -122,48 +160,12 @@ void outer_ip(const LoadContext& c, FrameRecord* r) {
     }
 }
 
-// Wireshark shows an ONC-RPC program's protocol (mount, nfs, portmap ...) on
-// NULL procedure calls and empty replies without running the program's
-// dissector, so pinfo->layers lacks it; the rpc tap data names the program.
-int rpc_program(const rpc_call_info_value* call) {
-    if (!call || !rpc_progs) return -1;
-    const auto* prog =
-        static_cast<const rpc_prog_info_value*>(g_hash_table_lookup(rpc_progs, GUINT_TO_POINTER(call->prog)));
-    return prog ? prog->proto_id : -1;
-}
-
 void policy_hits(const LoadContext& c, FrameRecord* r) {
-    const packet_info* pinfo = c.pinfo;
-    // The frame's protocol ids: on the stack for any usual frame, in a
-    // vector only for a frame of more than kLayers layers (deep tunnels).
-    constexpr std::size_t kLayers = 64;
-    int local[kLayers];
-    std::vector<int> many;  // all of them, once there are more than kLayers
-    std::size_t n = 0;
-    const auto push = [&](int id) {
-        if (n < kLayers) {
-            local[n] = id;
-        } else {
-            if (many.empty()) many.assign(local, local + kLayers);
-            many.push_back(id);
-        }
-        ++n;
-    };
     const prefs::Settings& settings = prefs::current();
     CompiledPolicy& policy = *settings.policy;
     r->matched_policy = &policy;
-    bool http = false;
-    const int self = prefs::proto_id();
-    for (wmem_list_frame_t* f = wmem_list_head(pinfo->layers); f; f = wmem_list_frame_next(f)) {
-        const int id = GPOINTER_TO_INT(wmem_list_frame_data(f));
-        if (id == self) continue;  // this postdissector, running now
-        push(id);
-        http = http || id == g_ids.proto_http;
-    }
-    if (const int prog = rpc_program(c.rpc); prog >= 0) push(prog);
-    policy.match(n <= kLayers ? local : many.data(), n, r->inner_transport, r->inner_sport, r->inner_dport,
-                 &r->matched);
-    if (http && is_tracker_request(ws::frame_bytes(c.tvb)))
+    policy.match(c.layers.data(), c.layers.size(), r->inner_transport, r->inner_sport, r->inner_dport, &r->matched);
+    if (c.http && is_tracker_request(ws::frame_bytes(c.tvb)))
         if (auto rule = policy.detector_rule(kTrackerDetector)) r->matched.push_back(*rule);  // a rule of its own
 }
 
@@ -245,10 +247,7 @@ void load_transport(const void* context, FrameRecord::Transport* out) {
     // An ICMP error quotes the start of the packet it answers: its headers
     // are not traffic of their own (the TCP handshake tracker has always
     // seen them, and keeps doing so).
-    for (wmem_list_frame_t* f = wmem_list_head(pinfo->layers); f; f = wmem_list_frame_next(f)) {
-        const int id = GPOINTER_TO_INT(wmem_list_frame_data(f));
-        if (id == g_ids.proto_icmp || id == g_ids.proto_icmpv6) out->quoted = true;
-    }
+    out->quoted = c->quoted;
     const std::string_view bytes = ws::frame_bytes(c->tvb);
     out->bytes = reinterpret_cast<const std::uint8_t*>(bytes.data());
     out->captured = bytes.size();
@@ -269,7 +268,7 @@ int dissect(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) {
     r.frame_len = pinfo->fd->pkt_len;
     load.pinfo = pinfo;
     load.tvb = tvb;
-    load.fetch();
+    load.fetch(prefs::proto_id());
     r.set_loaders({load_ip, load_inner, load_transport}, &load);
     if (tree || expert) {
         const std::vector<std::uint32_t>& hits = r.hits();  // shown now, with the frame
@@ -328,6 +327,9 @@ void register_handoff() {
     g_ids.proto_http = proto_get_id_by_filter_name("http");
     g_ids.proto_icmp = proto_get_id_by_filter_name("icmp");
     g_ids.proto_icmpv6 = proto_get_id_by_filter_name("icmpv6");
+    g_ids.proto_tcp = proto_get_id_by_filter_name("tcp");
+    g_ids.proto_udp = proto_get_id_by_filter_name("udp");
+    g_ids.proto_rpc = proto_get_id_by_filter_name("rpc");
     dissector_handle_t h = create_dissector_handle(ws::guard<dissect>, prefs::proto_id());
     register_postdissector(h);
 }

@@ -4,7 +4,7 @@
 
 namespace triage {
 
-void AnomalyLog::frame_time(std::uint32_t frame, Nanos t, bool counted) {
+void AnomalyLog::frame_time_slow(std::uint32_t frame, Nanos t, bool counted) {
     t = clamp_time(t);
     if (!counted) {
         have_last_ = true;

@@ -58,8 +58,8 @@ public:
     // Both words multiplied and folded: every byte reaches every bit of the
     // result that FlatIndex's finaliser spreads.
     std::size_t hash() const {
-        const std::uint64_t h = (word(0) ^ static_cast<std::uint64_t>(family_)) * 0x9E3779B97F4A7C15ull ^
-                                word(1) * 0xC2B2AE3D27D4EB4Full;
+        const std::uint64_t h =
+            (word(0) ^ static_cast<std::uint64_t>(family_)) * 0x9E3779B97F4A7C15ull ^ word(1) * 0xC2B2AE3D27D4EB4Full;
         return static_cast<std::size_t>(h ^ h >> 31);
     }
     // Integers that sort as operator< does (family, then bytes): for sorting

@@ -26,7 +26,17 @@ public:
 
     // Called with every frame a statistic sees, in capture order; a frame
     // outside the counting window is compared with, never reported.
-    void frame_time(std::uint32_t frame, Nanos t, bool counted = true);
+    void frame_time(std::uint32_t frame, Nanos t, bool counted = true) {
+        // Inline for the usual frame: counted, after the last one, within a
+        // day of it and within the years kept.
+        if (counted && have_last_ && t < kMaxTime && t > -kMaxTime &&
+            (frame == last_frame_ || (t >= last_ && t - last_ <= kJump))) {
+            last_ = t;
+            last_frame_ = frame;
+            return;
+        }
+        frame_time_slow(frame, t, counted);
+    }
     void add(std::string kind, std::uint32_t frame, std::string detail);
     const std::vector<Anomaly>& listed() const { return listed_; }
     std::uint64_t count(const std::string& kind) const;
@@ -38,6 +48,7 @@ public:
     void clear() { *this = AnomalyLog(); }
 
 private:
+    void frame_time_slow(std::uint32_t frame, Nanos t, bool counted);
     std::vector<Anomaly> listed_;
     std::vector<std::pair<std::string, std::uint64_t>> counts_;
     std::uint64_t total_ = 0;
