@@ -62,6 +62,34 @@ inline std::string_view frame_bytes(tvbuff_t* tvb) {
     return {reinterpret_cast<const char*>(tvb_get_ptr(tvb, 0, len)), len};
 }
 
+// A stats_tree node whose counter a statistic sets (MN_SET) on many frames.
+// stats_tree_manip_node_int finds a node by hashing its name on every call,
+// most of a tree form's cost per frame; this looks it up (and creates it) by
+// name once, as that function does, then sets the counter through the node,
+// which is all MN_SET does. The node lives as long as the tree's nodes:
+// Wireshark frees them only in stats_tree_free, which calls the statistic's
+// cleanup, and stats_tree_reinit, which calls its init again; a counter is
+// kept in the state those two drop and make. stat_node is the same in 4.0,
+// 4.4 and 4.6 (counter, hash; the tree's names and parents).
+class TreeCounter {
+public:
+    // The node's id, as stats_tree_manip_node_int returns it (-1 for a
+    // node made without children).
+    int set(stats_tree* st, const char* name, int parent, bool with_hash, int value) {
+        if (node_) {
+            node_->counter = value;
+            return node_->id;
+        }
+        const int id = stats_tree_manip_node_int(MN_SET, st, name, parent, with_hash, value);
+        const auto* p = static_cast<const stat_node*>(g_ptr_array_index(st->parents, parent));
+        node_ = static_cast<stat_node*>(g_hash_table_lookup(p->hash ? p->hash : st->names, name));
+        return id;
+    }
+
+private:
+    stat_node* node_ = nullptr;
+};
+
 // Wireshark calls us from C: no C++ exception may cross back into its frames.
 // ws::guard<fn> has fn's C signature and turns an exception into a message and
 // a neutral result (a failed tap stops being called).

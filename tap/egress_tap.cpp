@@ -2,6 +2,7 @@
 // outermost IP header and transport of each frame, and feeds the core
 // EgressTracker. Each session owns its settings snapshot and its tracker.
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <cstdio>
 #include <cstring>
@@ -127,8 +128,12 @@ struct TreeState {
     EgressTracker tracker;
     int directions = 0, destinations = 0;
     bool clamped = false;
+    // The nodes set on every outbound frame, set through their pointers.
+    std::array<ws::TreeCounter, kDirectionCount> direction_nodes;
+    ws::TreeCounter all_directions, all_destinations, other_destinations;
     struct DestNode {
         std::string name;
+        ws::TreeCounter node, other_sources, other_ports;
         int id = 0;
         std::size_t sources = 0, ports = 0;  // named children
         std::uint64_t bytes = 0;             // the destination's (it has a node from its first frame)
@@ -136,7 +141,11 @@ struct TreeState {
     };
     std::unordered_map<const Destination*, DestNode> dests;  // at most kTreeDestinations
     // Named source and port entries: a source's tracker entry, a port's with bit 32 set.
-    std::unordered_map<std::uint64_t, std::string> children;
+    struct Child {
+        std::string name;
+        ws::TreeCounter node;
+    };
+    std::unordered_map<std::uint64_t, Child> children;
     std::uint64_t named_dest_bytes = 0;
     // stats_tree counters are gint: stop at the limit, and say so in the tree.
     gint clamp(std::uint64_t v) {
@@ -182,17 +191,17 @@ tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, con
     }
     const EgressUpdate up = s.tracker.add(frame);
     const Direction d = up.direction;
-    stats_tree_manip_node_int(MN_SET, st, to_string(d), s.directions, FALSE, s.clamp(s.tracker.total(d).frame_bytes));
+    s.direction_nodes[static_cast<std::size_t>(d)].set(st, to_string(d), s.directions, FALSE,
+                                                       s.clamp(s.tracker.total(d).frame_bytes));
     std::uint64_t all = 0, outbound = 0;
     for (std::size_t i = 0; i < kDirectionCount; ++i) {
         const auto dir = static_cast<Direction>(i);
         all += s.tracker.total(dir).frame_bytes;
         if (dir != Direction::inbound && dir != Direction::other) outbound += s.tracker.total(dir).frame_bytes;
     }
-    stats_tree_manip_node_int(MN_SET, st, kDirections, 0, TRUE, s.clamp(all));
-    // Every stats_tree call looks its node up by name: skipped when the value cannot have changed.
+    s.all_directions.set(st, kDirections, 0, TRUE, s.clamp(all));
     if (d != Direction::inbound && d != Direction::other)
-        stats_tree_manip_node_int(MN_SET, st, kDestinations, 0, TRUE, s.clamp(outbound));
+        s.all_destinations.set(st, kDestinations, 0, TRUE, s.clamp(outbound));
     if (s.clamped)
         stats_tree_manip_node_int(MN_SET, st, "Counter limit reached: use -z triage_egress,json for exact bytes", 0,
                                   FALSE, INT_MAX);
@@ -202,8 +211,8 @@ tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, con
     auto node = dest ? s.dests.find(dest) : s.dests.end();
     if (node == s.dests.end()) {
         if (!dest) {
-            stats_tree_manip_node_int(MN_SET, st, kOtherDestinations, s.destinations, FALSE,
-                                      s.clamp(outbound - s.named_dest_bytes));
+            s.other_destinations.set(st, kOtherDestinations, s.destinations, FALSE,
+                                     s.clamp(outbound - s.named_dest_bytes));
             return TAP_PACKET_REDRAW;
         }
         node = s.dests.emplace(dest, TreeState::DestNode{}).first;
@@ -212,33 +221,33 @@ tap_packet_status tree_packet(stats_tree* st, packet_info*, epan_dissect_t*, con
     TreeState::DestNode& dn = node->second;
     s.named_dest_bytes += f->frame_len;
     dn.bytes += f->frame_len;
-    dn.id = stats_tree_manip_node_int(MN_SET, st, dn.name.c_str(), s.destinations, TRUE, s.clamp(dn.bytes));
+    dn.id = dn.node.set(st, dn.name.c_str(), s.destinations, TRUE, s.clamp(dn.bytes));
     // A child of the destination: named while there is room, else summed in `other`.
     const auto child = [&](std::uint64_t entry, std::size_t* named, std::size_t limit, auto make_name,
-                           std::uint64_t* named_bytes, std::uint64_t bytes, std::uint64_t all_bytes,
-                           const char* other) {
+                           std::uint64_t* named_bytes, std::uint64_t bytes, std::uint64_t all_bytes, const char* other,
+                           ws::TreeCounter* other_node) {
         auto c = s.children.find(entry);
         if (c == s.children.end() && *named < limit) {
-            c = s.children.emplace(entry, make_name()).first;
+            c = s.children.emplace(entry, TreeState::Child{make_name(), {}}).first;
             ++*named;
         }
         if (c == s.children.end()) {
-            stats_tree_manip_node_int(MN_SET, st, other, dn.id, FALSE, s.clamp(all_bytes - *named_bytes));
+            other_node->set(st, other, dn.id, FALSE, s.clamp(all_bytes - *named_bytes));
             return;
         }
         *named_bytes += f->frame_len;
-        stats_tree_manip_node_int(MN_SET, st, c->second.c_str(), dn.id, FALSE, s.clamp(bytes));
+        c->second.node.set(st, c->second.name.c_str(), dn.id, FALSE, s.clamp(bytes));
     };
     child(
         up.source, &dn.sources, kTreeSources, [&] { return "from " + f->src.to_string(); }, &dn.named_source_bytes,
-        s.tracker.source(up.source).frame_bytes, dn.bytes, kOtherSources);
+        s.tracker.source(up.source).frame_bytes, dn.bytes, kOtherSources, &dn.other_sources);
     if (up.port != EgressUpdate::kNone) {
         const PortVolume port = s.tracker.port(up.port);
         dn.port_bytes += f->frame_len;
         child(
             std::uint64_t{1} << 32 | up.port, &dn.ports, kTreePorts,
             [&] { return std::string(port.transport == 6 ? "tcp" : "udp") + " port " + std::to_string(port.port); },
-            &dn.named_port_bytes, port.frame_bytes, dn.port_bytes, kOtherPorts);
+            &dn.named_port_bytes, port.frame_bytes, dn.port_bytes, kOtherPorts, &dn.other_ports);
     }
     return TAP_PACKET_REDRAW;
 }

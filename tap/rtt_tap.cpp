@@ -187,7 +187,12 @@ struct TreeState {
         int id = 0;
         std::array<gint, kOutcomeCount> count{};
         std::array<bool, kOutcomeCount> has_node{};
+        std::array<ws::TreeCounter, kOutcomeCount> outcome_nodes;
     };
+    // The outcome nodes under "Handshakes", "TLS ..." and "QUIC ...".
+    std::array<ws::TreeCounter, kOutcomeCount> tcp_outcomes;
+    std::array<ws::TreeCounter, kTlsOutcomeCount> tls_outcomes;
+    std::array<ws::TreeCounter, kQuicOutcomeCount> quic_outcomes;
     std::unordered_map<ServerKey, std::uint32_t, ServerKeyHash> index;  // into nodes; at most kTreeServers
     std::vector<ServerNode> nodes;
     ServerNode other;
@@ -261,22 +266,23 @@ TreeState::ServerNode& server_node(stats_tree* st, TreeState& s, const Handshake
 // one to another). A new handshake is counted by its tracker in its outcome
 // now only, so only `after` changed then (every stats_tree call looks its
 // node up by name: none is made for a value that cannot have changed).
-template <typename Update, typename Tracker>
-void tree_outcomes(stats_tree* st, const char* name, int parent, const Update& up, const Tracker& t) {
+template <typename Update, typename Tracker, std::size_t N>
+void tree_outcomes(stats_tree* st, const char* name, int parent, const Update& up, const Tracker& t,
+                   std::array<ws::TreeCounter, N>& nodes) {
     if (up.is_new) tick_stat_node(st, name, 0, TRUE);
     if (up.before == up.after && !up.is_new) return;
     if (!up.is_new)
-        stats_tree_manip_node_int(MN_SET, st, to_string(up.before), parent, FALSE,
-                                  static_cast<gint>(t.outcome_count(up.before)));
-    stats_tree_manip_node_int(MN_SET, st, to_string(up.after), parent, FALSE,
-                              static_cast<gint>(t.outcome_count(up.after)));
+        nodes[static_cast<std::size_t>(up.before)].set(st, to_string(up.before), parent, FALSE,
+                                                       static_cast<gint>(t.outcome_count(up.before)));
+    nodes[static_cast<std::size_t>(up.after)].set(st, to_string(up.after), parent, FALSE,
+                                                  static_cast<gint>(t.outcome_count(up.after)));
 }
 
 void tree_tcp(stats_tree* st, TreeState& s, const HandshakeUpdate& up, const TcpSegment& seg) {
     if (!up.handshake) return;
     const Handshake& h = *up.handshake;
     TreeState::ServerNode& server = server_node(st, s, h);
-    tree_outcomes(st, kHandshakes, s.handshakes, up, s.t.tcp);
+    tree_outcomes(st, kHandshakes, s.handshakes, up, s.t.tcp, s.tcp_outcomes);
     if (up.is_new) {
         tick_stat_node(st, kServers, 0, TRUE);
         tick_stat_node(st, server.name.c_str(), s.servers, TRUE);
@@ -286,8 +292,8 @@ void tree_tcp(stats_tree* st, TreeState& s, const HandshakeUpdate& up, const Tcp
         if (!up.is_new) --server.count[b];
         ++server.count[a];
         if (!up.is_new && server.has_node[b])
-            stats_tree_manip_node_int(MN_SET, st, to_string(up.before), server.id, FALSE, server.count[b]);
-        stats_tree_manip_node_int(MN_SET, st, to_string(up.after), server.id, FALSE, server.count[a]);
+            server.outcome_nodes[b].set(st, to_string(up.before), server.id, FALSE, server.count[b]);
+        server.outcome_nodes[a].set(st, to_string(up.after), server.id, FALSE, server.count[a]);
         server.has_node[a] = true;
     }
     if (h.syn_count > 1 && (seg.flags & (tcp_flags::syn | tcp_flags::ack)) == tcp_flags::syn && !up.is_new)
@@ -308,7 +314,7 @@ void tree_tcp(stats_tree* st, TreeState& s, const HandshakeUpdate& up, const Tcp
 void tree_tls(stats_tree* st, TreeState& s, const TlsUpdate& up) {
     if (!up.handshake || up.handshake->context) return;
     const TlsHandshake& h = *up.handshake;
-    tree_outcomes(st, kTls, s.tls, up, s.t.tls);
+    tree_outcomes(st, kTls, s.tls, up, s.t.tls, s.tls_outcomes);
     if (h.negative_time()) return;
     if (up.before == TlsOutcome::no_server_hello && h.server_hello_seen) {
         avg_stat_node_add_value_float(st, kTlsServerLeg, 0, FALSE, ms(h.server_leg()));
@@ -324,7 +330,7 @@ void tree_tls(stats_tree* st, TreeState& s, const TlsUpdate& up) {
 void tree_quic(stats_tree* st, TreeState& s, const QuicUpdate& up) {
     if (!up.handshake || up.handshake->context) return;
     const QuicHandshake& h = *up.handshake;
-    tree_outcomes(st, kQuic, s.quic, up, s.t.quic);
+    tree_outcomes(st, kQuic, s.quic, up, s.t.quic, s.quic_outcomes);
     if (up.before != up.after && up.after == QuicOutcome::retry) tick_stat_node(st, kQuicRetried, 0, FALSE);
     if (up.measured_now && !h.negative_time()) {
         if (h.zero_rtt) tick_stat_node(st, kQuicZeroRtt, 0, FALSE);
