@@ -275,7 +275,11 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
         else
             w.value(name);
         w.plain_field("scope", scope_name(d->direction));
-        const Volume dv = t.volume(*d);
+        // The sources once (each a memory access at random): the
+        // destination's volume is their sum.
+        std::vector<SourceVolume> srcs = t.sources(*d);
+        Volume dv;
+        for (const SourceVolume& src : srcs) dv += src.volume;
         volume_fields(w, dv);
         w.key("share").raw_number(
             format_double(outbound_bytes ? static_cast<double>(dv.frame_bytes) / outbound_bytes : 0.0, 6));
@@ -288,7 +292,6 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
         }
         w.key("first_time").epoch_us(d->first_time());
         w.key("last_time").epoch_us(d->last_time());
-        std::vector<SourceVolume> srcs = t.sources(*d);
         std::stable_sort(srcs.begin(), srcs.end(), [](const SourceVolume& a, const SourceVolume& b) {
             return a.volume.frame_bytes > b.volume.frame_bytes;
         });
@@ -342,8 +345,10 @@ void egress_csv(const EgressTracker& t, const NameResolver& names, const TextSin
             for (char c : name) q += c == '"' ? std::string("\"\"") : std::string(1, c);
             name = q + "\"";
         }
-        const Volume dv = t.volume(*d);
-        for (const auto& [src, v] : t.sources(*d)) {
+        const std::vector<SourceVolume> srcs = t.sources(*d);
+        Volume dv;
+        for (const SourceVolume& src : srcs) dv += src.volume;
+        for (const auto& [src, v] : srcs) {
             out += d->address.to_string() + ',' + name + ',' + scope_name(d->direction) + ',' + src.to_string() + ',' +
                    std::to_string(v.frames) + ',' + std::to_string(v.frame_bytes) + ',' + std::to_string(v.ip_bytes) +
                    ',' + std::to_string(v.payload_bytes) + ',' + std::to_string(dv.frames) + ',' +
