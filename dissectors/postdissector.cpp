@@ -18,7 +18,7 @@ expert_field ei_low = EI_INIT, ei_medium = EI_INIT, ei_high = EI_INIT, ei_critic
 struct Ids {
     int ip_tap = -1, ipv6_tap = -1, tcp_tap = -1, udp_tap = -1, rpc_tap = -1, expert_tap = -1;
     int proto_ip = -1, proto_ipv6 = -1, proto_http = -1, proto_icmp = -1, proto_icmpv6 = -1;
-    int proto_tcp = -1, proto_udp = -1, proto_rpc = -1;
+    int proto_tcp = -1, proto_udp = -1, proto_udplite = -1, proto_rpc = -1;
 };
 Ids g_ids;
 
@@ -88,7 +88,7 @@ struct LoadContext {
                 has_ip6 = true;
             } else if (id == g_ids.proto_tcp) {
                 has_tcp = true;
-            } else if (id == g_ids.proto_udp) {
+            } else if (id == g_ids.proto_udp || id == g_ids.proto_udplite) {  // both queue on the udp tap
                 has_udp = true;
             } else if (id == g_ids.proto_rpc) {
                 has_rpc = true;
@@ -329,6 +329,7 @@ void register_handoff() {
     g_ids.proto_icmpv6 = proto_get_id_by_filter_name("icmpv6");
     g_ids.proto_tcp = proto_get_id_by_filter_name("tcp");
     g_ids.proto_udp = proto_get_id_by_filter_name("udp");
+    g_ids.proto_udplite = proto_get_id_by_filter_name("udplite");
     g_ids.proto_rpc = proto_get_id_by_filter_name("rpc");
     dissector_handle_t h = create_dissector_handle(ws::guard<dissect>, prefs::proto_id());
     register_postdissector(h);
