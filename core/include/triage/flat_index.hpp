@@ -4,8 +4,9 @@
 // key it looks for, and for a record's hash when it grows. Per-frame lookups
 // touch one small array instead of a node per entry. A slot holds a record
 // index and, in the bits the indices do not need, a tag from the key's hash:
-// a lookup reads only the records whose tag matches (on a table of 100k
-// records, one in 65536 of the others), not each record it probes past.
+// a lookup reads only the records whose tag matches (16 tag bits while the
+// indices fit in 16 bits: one in 65 536 of the others), not each record it
+// probes past.
 // Records<T> below is such a container.
 #pragma once
 
