@@ -4,7 +4,7 @@ forms) against tshark dissecting the same capture with a tap that does
 nothing, and against the built-in statistics a user would run today for the
 same answers.
 
-  bench/bench.py [--packets N] [--syns N] [--repeat R] [--instructions N] [--out bench/RESULTS.md]
+  bench/bench.py [--packets N] [--syns N] [--repeat R] [--instructions N] [--against REV] [--out bench/RESULTS.md]
 
 Builds the plugin (build-bench/, Release), generates the captures once into
 bench/data/ (reused when present), runs the configurations of a capture
@@ -14,8 +14,12 @@ met or missed and by how much. With --instructions N, it also counts the
 instructions of each configuration over the first N packets of the
 connection-heavy and real captures (valgrind --tool=callgrind: the same count
 on every run, whatever else the machine does, where times on a shared VM
-spread by 10 % and more). Sections of the output file from "## Profile" or
-"## Merge" on are kept. Needs: tshark, mergecap, /usr/bin/time (valgrind).
+spread by 10 % and more). With --against REV, it also builds the plugin at
+git revision REV (build-bench-against/) and runs all three statistics with it,
+JSON and tree, in the same interleaved rounds: a change's effect measured head
+to head, where two separate runs differ by several per cent on a shared VM.
+Sections of the output file from "## Profile" or "## Merge" on are kept.
+Needs: tshark, mergecap, /usr/bin/time (valgrind).
 """
 
 import argparse
@@ -42,29 +46,35 @@ def sh(*args, **kw):
 
 
 class Runner:
-    def __init__(self):
+    def __init__(self, against_so=None):
         self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="triage-bench-"))
         os.chmod(self.tmp, 0o755)
         abi = re.search(r"\(Wireshark\) (\d+\.\d+)", subprocess.run(["tshark", "--version"], capture_output=True,
                                                                        text=True).stdout).group(1)
         glob = next(l.split(":", 1)[1].strip() for l in subprocess.run(["tshark", "-G", "folders"],
                     capture_output=True, text=True).stdout.splitlines() if l.startswith("Global Plugins"))
-        self.plugins = self.tmp / "plugins"
-        shutil.copytree(glob, self.plugins / abi, ignore=lambda d, n: [x for x in n if x == "triage.so"])
-        (self.plugins / abi / "epan").mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / "build-bench" / "triage.so", self.plugins / abi / "epan" / "triage.so")
+
+        def plugin_tree(name, so):  # Wireshark's global plugins, with this triage.so
+            tree = self.tmp / name
+            shutil.copytree(glob, tree / abi, ignore=lambda d, n: [x for x in n if x == "triage.so"])
+            (tree / abi / "epan").mkdir(parents=True, exist_ok=True)
+            shutil.copy(so, tree / abi / "epan" / "triage.so")
+            return tree
+
+        self.plugins = plugin_tree("plugins", ROOT / "build-bench" / "triage.so")
+        self.plugins_against = plugin_tree("plugins-against", against_so) if against_so else None
         self.home = self.tmp / "home"
         self.home.mkdir()
         if os.geteuid() == 0:
             for p in [self.tmp, *self.tmp.rglob("*")]:
                 os.chown(p, NOBODY, NOBODY)
 
-    def argv(self, args):
-        env = ["env", f"HOME={self.home}", f"WIRESHARK_PLUGIN_DIR={self.plugins}"]
+    def argv(self, args, against=False):
+        env = ["env", f"HOME={self.home}", f"WIRESHARK_PLUGIN_DIR={self.plugins_against if against else self.plugins}"]
         pre = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] if os.geteuid() == 0 else []
         return pre + env + ["tshark", *args]
 
-    def measure(self, args, post=None):
+    def measure(self, args, post=None, against=False):
         """(seconds, peak RSS in KiB, CPU seconds) of one tshark run (+ its post-processing).
 
         The output goes to a file, as a user's `> report.json` would (a pipe
@@ -75,8 +85,8 @@ class Runner:
         out = self.tmp / "out"
         t0 = time.perf_counter()
         with open(out, "wb") as f:
-            p = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", *self.argv(args)], stdout=f, stderr=subprocess.PIPE,
-                               text=True)
+            p = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", *self.argv(args, against)], stdout=f,
+                               stderr=subprocess.PIPE, text=True)
         if p.returncode != 0:
             raise RuntimeError(f"tshark {' '.join(args)}: {p.stderr[-500:]}")
         if post:
@@ -87,10 +97,10 @@ class Runner:
         return elapsed, int(rss), float(user) + float(system)
 
 
-    def instructions(self, args, name):
+    def instructions(self, args, name, against=False):
         """Instructions one tshark run executes (callgrind's total)."""
         cg = self.tmp / f"callgrind.{name}"
-        argv = self.argv(args)
+        argv = self.argv(args, against)
         at = argv.index("tshark")
         argv[at:at] = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg}"]
         p = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -133,6 +143,29 @@ CONFIGS = [
     ("built-in for volume: `-z conv,ip`", ["-z", "conv,ip"], None, "builtin_egress", {"heavy"}),
 ]
 SINGLE = ("rtt", "unwanted", "egress")
+AGAINST = "@against"  # the key suffix of a configuration run with the plugin built at --against REV
+
+
+def against_configs(rev):
+    """All three statistics, JSON and tree, with the plugin built at `rev`."""
+    return [(f"all three, JSON, at {rev}", ALL_JSON, None, "all" + AGAINST, None),
+            (f"all three, tree, at {rev}", ALL_TREE, None, "all_tree" + AGAINST, None)]
+
+
+def build_against(rev):
+    """Builds the plugin at git revision `rev` (Release) and returns (its triage.so, rev's short hash)."""
+    short = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", rev], check=True, capture_output=True,
+                           text=True).stdout.strip()
+    src = pathlib.Path(tempfile.mkdtemp(prefix="triage-against-"))
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+    build = ROOT / "build-bench-against"
+    shutil.rmtree(build, ignore_errors=True)
+    sh("cmake", "-S", str(src), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release", "-DTRIAGE_BUILD_TESTS=OFF",
+       stdout=subprocess.DEVNULL)
+    sh("cmake", "--build", str(build), "-j", str(os.cpu_count()), stdout=subprocess.DEVNULL)
+    shutil.rmtree(src, ignore_errors=True)
+    return build / "triage.so", short
 TIME_ALL, TIME_EACH, BYTES_PER_CONN, BYTES_PER_DEST = 1.10, 1.05, 100, 200
 
 
@@ -158,7 +191,7 @@ def instruction_table(r, captures, packets):
         for key, _, cap in captures:
             for _, args, _, k, _ in configs:
                 jobs[key, k] = pool.submit(r.instructions, ["-r", str(cap), "-q", "-c", str(packets), *args],
-                                           f"{key}.{k}")
+                                           f"{key}.{k}", k.endswith(AGAINST))
         count = {jk: f.result() for jk, f in jobs.items()}
     lines = ["## Instructions (callgrind)", "",
              f"Instructions executed over the first {packets} packets of each capture (`valgrind --tool=callgrind`, "
@@ -183,6 +216,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--instructions", type=int, default=0, metavar="N",
                     help="also count instructions over the first N packets (callgrind); 0: do not")
+    ap.add_argument("--against", metavar="REV",
+                    help="also run all three statistics with the plugin built at git revision REV, interleaved")
     ap.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
     a = ap.parse_args()
 
@@ -211,7 +246,11 @@ def main():
     for _, _, p in captures:
         os.chmod(p, 0o644)
 
-    r = Runner()
+    against_so = None
+    if a.against:
+        against_so, rev = build_against(a.against)
+        CONFIGS.extend(against_configs(rev))
+    r = Runner(against_so)
     version = subprocess.run(["tshark", "--version"], capture_output=True, text=True).stdout.split()[2]
     lines = ["# Triage benchmark", "",
              f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, tshark {version}. Each capture's "
@@ -223,7 +262,7 @@ def main():
              "peak RSS is the "
              f"median of GNU time's maximum resident set size. Command: `bench/run.sh --packets {a.packets} "
              f"--syns {a.syns} --repeat {a.repeat}" + (f" --instructions {a.instructions}" if a.instructions else "")
-             + "`.", ""]
+             + (f" --against {a.against}" if a.against else "") + "`.", ""]
     summary = {}
     for key, cname, cap in captures:
         truth_file = pathlib.Path(str(cap) + ".truth.json")
@@ -233,7 +272,7 @@ def main():
         for rnd in range(a.repeat):
             order = configs[rnd % len(configs):] + configs[:rnd % len(configs)]
             for label, args, post, k, _ in order:
-                runs[k].append(r.measure(["-r", str(cap), "-q", *args], post))
+                runs[k].append(r.measure(["-r", str(cap), "-q", *args], post, k.endswith(AGAINST)))
             print(f"{cname}: round {rnd + 1}/{a.repeat} done", file=sys.stderr)
         res = {}
         for label, _, _, k, _ in configs:
@@ -275,6 +314,10 @@ def main():
                 each = ", ".join(f"`triage_{k}{',tree' if form else ',json'}` {verdict(ratio(k + form), TIME_EACH)}"
                                  for k in SINGLE)
                 lines.append(f"* {name}, {what}, each alone: {each}")
+            if a.against:
+                lines.append(f"* {name}, {what}, head to head with the plugin at {rev} (same rounds): all three "
+                             f"JSON {ratio('all' + AGAINST):.3f}× then, {ratio('all'):.3f}× now; all three tree "
+                             f"{ratio('all_tree' + AGAINST):.3f}× then, {ratio('all_tree'):.3f}× now")
     if "flood" in summary:
         res, truth = summary["flood"]
         for k in ("rtt", "rtt_tree"):
