@@ -47,14 +47,6 @@ inline Nanos to_nanos(const nstime_t& t) {
     return time_from(static_cast<std::int64_t>(t.secs), t.nsecs);
 }
 
-// Protocol ids of every dissector that ran on the frame, in order.
-inline void layer_ids(const packet_info* pinfo, std::vector<int>* out) {
-    out->clear();
-    if (!pinfo->layers) return;
-    for (wmem_list_frame_t* f = wmem_list_head(pinfo->layers); f; f = wmem_list_frame_next(f))
-        out->push_back(GPOINTER_TO_INT(wmem_list_frame_data(f)));
-}
-
 // The frame's captured bytes (for Triage's own detectors).
 inline std::string_view frame_bytes(tvbuff_t* tvb) {
     if (!tvb) return {};
@@ -85,6 +77,8 @@ public:
         node_ = static_cast<stat_node*>(g_hash_table_lookup(p->hash ? p->hash : st->names, name));
         return id;
     }
+    // The node exists: set() was called once.
+    bool made() const { return node_ != nullptr; }
 
 private:
     stat_node* node_ = nullptr;

@@ -186,7 +186,6 @@ struct TreeState {
         std::string name;
         int id = 0;
         std::array<gint, kOutcomeCount> count{};
-        std::array<bool, kOutcomeCount> has_node{};
         std::array<ws::TreeCounter, kOutcomeCount> outcome_nodes;
     };
     // The outcome nodes under "Handshakes", "TLS ..." and "QUIC ...".
@@ -264,8 +263,8 @@ TreeState::ServerNode& server_node(stats_tree* st, TreeState& s, const Handshake
 
 // The outcome counts of a TCP, TLS or QUIC update (a handshake moves from
 // one to another). A new handshake is counted by its tracker in its outcome
-// now only, so only `after` changed then (every stats_tree call looks its
-// node up by name: none is made for a value that cannot have changed).
+// now only, so only `after` changed then (no node is set for a value that
+// cannot have changed).
 template <typename Update, typename Tracker, std::size_t N>
 void tree_outcomes(stats_tree* st, const char* name, int parent, const Update& up, const Tracker& t,
                    std::array<ws::TreeCounter, N>& nodes) {
@@ -291,10 +290,9 @@ void tree_tcp(stats_tree* st, TreeState& s, const HandshakeUpdate& up, const Tcp
         const auto b = static_cast<std::size_t>(up.before), a = static_cast<std::size_t>(up.after);
         if (!up.is_new) --server.count[b];
         ++server.count[a];
-        if (!up.is_new && server.has_node[b])
+        if (!up.is_new && server.outcome_nodes[b].made())
             server.outcome_nodes[b].set(st, to_string(up.before), server.id, FALSE, server.count[b]);
         server.outcome_nodes[a].set(st, to_string(up.after), server.id, FALSE, server.count[a]);
-        server.has_node[a] = true;
     }
     if (h.syn_count > 1 && (seg.flags & (tcp_flags::syn | tcp_flags::ack)) == tcp_flags::syn && !up.is_new)
         tick_stat_node(st, kRetries, 0, FALSE);

@@ -202,6 +202,15 @@ void volume_fields(JsonWriter& w, const Volume& v) {
     w.field("payload_bytes", v.payload_bytes);
 }
 
+// A destination's volume from its sources, as a report reads them once
+// (EgressTracker::volume walks the list again: each entry a memory access at
+// random).
+Volume sum_of(const std::vector<SourceVolume>& sources) {
+    Volume v;
+    for (const SourceVolume& s : sources) v += s.volume;
+    return v;
+}
+
 std::vector<PortVolume> top_ports(std::vector<PortVolume> ports, std::size_t max, std::size_t* omitted) {
     std::stable_sort(ports.begin(), ports.end(),
                      [](const PortVolume& a, const PortVolume& b) { return a.frame_bytes > b.frame_bytes; });
@@ -275,11 +284,8 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
         else
             w.value(name);
         w.plain_field("scope", scope_name(d->direction));
-        // The sources once (each a memory access at random): the
-        // destination's volume is their sum.
         std::vector<SourceVolume> srcs = t.sources(*d);
-        Volume dv;
-        for (const SourceVolume& src : srcs) dv += src.volume;
+        const Volume dv = sum_of(srcs);
         volume_fields(w, dv);
         w.key("share").raw_number(
             format_double(outbound_bytes ? static_cast<double>(dv.frame_bytes) / outbound_bytes : 0.0, 6));
@@ -346,8 +352,7 @@ void egress_csv(const EgressTracker& t, const NameResolver& names, const TextSin
             name = q + "\"";
         }
         const std::vector<SourceVolume> srcs = t.sources(*d);
-        Volume dv;
-        for (const SourceVolume& src : srcs) dv += src.volume;
+        const Volume dv = sum_of(srcs);
         for (const auto& [src, v] : srcs) {
             out += d->address.to_string() + ',' + name + ',' + scope_name(d->direction) + ',' + src.to_string() + ',' +
                    std::to_string(v.frames) + ',' + std::to_string(v.frame_bytes) + ',' + std::to_string(v.ip_bytes) +
