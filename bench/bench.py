@@ -143,7 +143,15 @@ CONFIGS = [
     ("built-in for volume: `-z conv,ip`", ["-z", "conv,ip"], None, "builtin_egress", {"heavy"}),
 ]
 SINGLE = ("rtt", "unwanted", "egress")
+TIME_ALL, TIME_EACH, BYTES_PER_CONN, BYTES_PER_DEST = 1.10, 1.05, 100, 200
 AGAINST = "@against"  # the key suffix of a configuration run with the plugin built at --against REV
+
+
+def build_plugin(src, build):
+    """A Release build of the plugin in `src` (a source tree) into `build`."""
+    sh("cmake", "-S", str(src), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release", "-DTRIAGE_BUILD_TESTS=OFF",
+       stdout=subprocess.DEVNULL)
+    sh("cmake", "--build", str(build), "-j", str(os.cpu_count()), stdout=subprocess.DEVNULL)
 
 
 def against_configs(rev):
@@ -161,12 +169,9 @@ def build_against(rev):
     subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
     build = ROOT / "build-bench-against"
     shutil.rmtree(build, ignore_errors=True)
-    sh("cmake", "-S", str(src), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release", "-DTRIAGE_BUILD_TESTS=OFF",
-       stdout=subprocess.DEVNULL)
-    sh("cmake", "--build", str(build), "-j", str(os.cpu_count()), stdout=subprocess.DEVNULL)
+    build_plugin(src, build)
     shutil.rmtree(src, ignore_errors=True)
     return build / "triage.so", short
-TIME_ALL, TIME_EACH, BYTES_PER_CONN, BYTES_PER_DEST = 1.10, 1.05, 100, 200
 
 
 def rss_over(res, key):
@@ -221,9 +226,7 @@ def main():
     ap.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
     a = ap.parse_args()
 
-    sh("cmake", "-S", str(ROOT), "-B", str(ROOT / "build-bench"), "-DCMAKE_BUILD_TYPE=Release",
-       "-DTRIAGE_BUILD_TESTS=OFF", stdout=subprocess.DEVNULL)
-    sh("cmake", "--build", str(ROOT / "build-bench"), "-j", str(os.cpu_count()), stdout=subprocess.DEVNULL)
+    build_plugin(ROOT, ROOT / "build-bench")
     DATA.mkdir(exist_ok=True)
     os.chmod(DATA, 0o755)
     gen = ROOT / "bench" / "gen_traffic.py"
