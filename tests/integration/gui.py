@@ -201,9 +201,23 @@ class Wireshark:
             raise GuiError(f"found {len(words)} menu labels, expected {len(MENUS)}")
         return dict(zip(MENUS, words)), y0 + 10
 
-    def open_menu(self, name):
+    def open_menu(self, name, timeout=10):
+        """Clicks a menu bar label and returns once its menu is up (a new window), so that keys
+        typed next reach the menu; a busy machine may be slow to show it (keys sent before then
+        went to the packet list). Clicks once more if no menu appeared within half the time."""
         labels, y = self.menu_labels()
-        self.click(labels[name], y)
+        before = set(self.all_windows())
+        for attempt in range(2):
+            self.click(labels[name], y)
+            deadline = time.time() + timeout / 2
+            while time.time() < deadline:
+                new = [w for w in self.all_windows() if w not in before]
+                if new:
+                    time.sleep(0.2)  # the menu takes the keyboard once shown
+                    return new[-1]
+                time.sleep(0.1)
+        self.screenshot("failure-menu-" + name)
+        raise GuiError(f"the {name} menu did not open after two clicks")
 
     def open_triage(self, item_index, title, shot=None):
         """Statistics ▸ Triage ▸ (item_index-th entry): the Triage submenu is the last entry."""
