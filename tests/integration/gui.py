@@ -219,11 +219,25 @@ class Wireshark:
         self.screenshot("failure-menu-" + name)
         raise GuiError(f"the {name} menu did not open after two clicks")
 
+    def open_submenu(self, menu, timeout=10):
+        """Right on a menu's highlighted entry: returns once its submenu is up (as open_menu)."""
+        before = set(self.all_windows())
+        self.keys("Right")
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if [w for w in self.all_windows() if w not in before and w != menu]:
+                time.sleep(0.2)
+                return
+            time.sleep(0.1)
+        self.screenshot("failure-submenu")
+        raise GuiError("the submenu did not open")
+
     def open_triage(self, item_index, title, shot=None):
         """Statistics ▸ Triage ▸ (item_index-th entry): the Triage submenu is the last entry."""
         before = set(self.windows("."))
-        self.open_menu("Statistics")
-        self.keys("Up", "Right")
+        menu = self.open_menu("Statistics")
+        self.keys("Up")
+        self.open_submenu(menu)
         self.keys(*["Down"] * item_index)
         if shot:
             self.screenshot(shot)
