@@ -207,30 +207,25 @@ class Wireshark:
         went to the packet list). Clicks once more if no menu appeared within half the time."""
         labels, y = self.menu_labels()
         before = set(self.all_windows())
-        for attempt in range(2):
+        for _ in range(2):
             self.click(labels[name], y)
-            deadline = time.time() + timeout / 2
-            while time.time() < deadline:
-                new = [w for w in self.all_windows() if w not in before]
-                if new:
-                    time.sleep(0.2)  # the menu takes the keyboard once shown
-                    return new[-1]
-                time.sleep(0.1)
+            with contextlib.suppress(GuiError):
+                menu = self.wait_new_window(before, timeout / 2)
+                time.sleep(0.2)  # the menu takes the keyboard once shown
+                return menu
         self.screenshot("failure-menu-" + name)
         raise GuiError(f"the {name} menu did not open after two clicks")
 
     def open_submenu(self, menu, timeout=10):
         """Right on a menu's highlighted entry: returns once its submenu is up (as open_menu)."""
-        before = set(self.all_windows())
+        before = set(self.all_windows()) | {menu}
         self.keys("Right")
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if [w for w in self.all_windows() if w not in before and w != menu]:
-                time.sleep(0.2)
-                return
-            time.sleep(0.1)
-        self.screenshot("failure-submenu")
-        raise GuiError("the submenu did not open")
+        try:
+            self.wait_new_window(before, timeout)
+        except GuiError:
+            self.screenshot("failure-submenu")
+            raise GuiError("the submenu did not open") from None
+        time.sleep(0.2)
 
     def open_triage(self, item_index, title, shot=None):
         """Statistics ▸ Triage ▸ (item_index-th entry): the Triage submenu is the last entry."""
