@@ -38,9 +38,14 @@ const enum_val_t kSeverityValues[] = {{"low", "Low", static_cast<gint>(Severity:
 
 int g_triage_tap = -1;
 // Replaced (never modified) when a preference changes; sessions keep the
-// snapshot they started with.
-std::shared_ptr<Settings> g_settings =
-    std::make_shared<Settings>(Settings{EgressConfig::defaults(), {}, std::make_shared<CompiledPolicy>(), {}, {}});
+// snapshot they started with. Made on first use, not as a global: other
+// files' globals (the GUI tables) are built while the plugin loads, in an
+// order C++ leaves open.
+std::shared_ptr<Settings>& settings_now() {
+    static std::shared_ptr<Settings> s =
+        std::make_shared<Settings>(Settings{EgressConfig::defaults(), {}, std::make_shared<CompiledPolicy>(), {}, {}});
+    return s;
+}
 
 // ---- UAT: unwanted protocols -------------------------------------------
 struct ProtoRec {
@@ -236,7 +241,7 @@ std::vector<void (*)(const Settings&)>& hooks() {
 }
 
 void recompile(bool egress, bool policy) {
-    auto next = std::make_shared<Settings>(*g_settings);
+    auto next = std::make_shared<Settings>(*settings_now());
     if (egress) {
         next->egress_errors.clear();
         compile_egress(next.get());
@@ -245,20 +250,20 @@ void recompile(bool egress, bool policy) {
         next->policy_errors.clear();
         compile_policy(next.get());
     }
-    g_settings = std::move(next);
-    apply_utp_heuristic(*g_settings->policy);
-    for (auto hook : hooks()) hook(*g_settings);
+    settings_now() = std::move(next);
+    apply_utp_heuristic(*settings_now()->policy);
+    for (auto hook : hooks()) hook(*settings_now());
 }
 
 void apply_prefs() {
     recompile(true, true);
-    report_all(g_settings->egress_errors);
-    report_all(g_settings->policy_errors);
+    report_all(settings_now()->egress_errors);
+    report_all(settings_now()->policy_errors);
 }
 
 void uat_changed() {
     recompile(false, true);
-    report_all(g_settings->policy_errors);
+    report_all(settings_now()->policy_errors);
 }
 
 // Entries that can never alert as Wireshark is set up now: user entries in
@@ -294,10 +299,10 @@ int triage_tap() {
     return g_triage_tap;
 }
 const Settings& current() {
-    return *g_settings;
+    return *settings_now();
 }
 std::shared_ptr<const Settings> snapshot() {
-    auto s = std::make_shared<Settings>(*g_settings);
+    auto s = std::make_shared<Settings>(*settings_now());
     s->policy_warnings.clear();
     s->policy_notes.clear();
     policy_warnings(*s->policy, &s->policy_warnings, &s->policy_notes);
@@ -388,7 +393,7 @@ void register_protocol() {
 
 void on_change(void (*hook)(const Settings&)) {
     hooks().push_back(hook);
-    if (g_settings) hook(*g_settings);
+    if (settings_now()) hook(*settings_now());
 }
 
 void register_handoff() {

@@ -286,7 +286,7 @@ public:
     EgressTable()
         : TableStat("triage_egress,table", "Triage Outbound Volume", "triage", egress_columns(),
                     {kTableDestinations, kTableTotals, kTableProblems}) {}
-    std::shared_ptr<const prefs::Settings> settings = prefs::snapshot();
+    std::shared_ptr<const prefs::Settings> settings;  // restart() takes it, before any frame
     EgressTracker tracker;
 
 protected:

@@ -252,7 +252,7 @@ public:
     UnwantedTable()
         : TableStat("triage_unwanted,table", "Triage Unwanted Protocols", "triage", unwanted_columns(),
                     {kTableAlerts, kTableProblems}) {}
-    std::shared_ptr<const prefs::Settings> settings = prefs::snapshot();
+    std::shared_ptr<const prefs::Settings> settings;  // restart() takes it, before any frame
     AlertTracker tracker;
 
 protected:
