@@ -101,11 +101,13 @@ void session_draw(void* p) {
     else
         handshake_csv(s->t.tcp, to_stdout);
     std::fflush(stdout);
-    // One line for all handshakes with negative times; they are listed in "anomalies".
+    // One line for all handshakes with negative times (the ones the JSON
+    // counts in negative_time and lists in "anomalies").
     std::uint64_t negative = 0;
     Handshake first;
-    for (const Handshake& h : s->t.tcp.handshakes())
-        if (h.negative_time() && negative++ == 0) first = h;
+    s->t.tcp.for_each_negative_time([&](const Handshake& h) {
+        if (negative++ == 0) first = h;
+    });
     if (negative)
         std::fprintf(stderr,
                      "triage_rtt: warning: timestamps go backwards in %llu handshake%s (first: tcp.stream %u, "

@@ -685,12 +685,12 @@ void write_handshake_json(const HandshakeTracker& t, JsonWriter& w, const std::f
     w.end_array();
     AnomalyLog anomalies = t.anomalies();
     if (r.negative_time > 0) {  // counted by the report: a pass over every handshake only then
-        for (const Handshake& h : t.handshakes())
-            if (!h.context && h.negative_time())
-                anomalies.add("negative_time", h.ack_seen ? h.ack_frame : h.synack_frame,
-                              "tcp.stream " + std::to_string(h.stream) +
-                                  ": timestamps go backwards inside the handshake; its times are kept out of every "
-                                  "statistic");
+        t.for_each_negative_time([&anomalies](const Handshake& h) {
+            anomalies.add("negative_time", h.ack_seen ? h.ack_frame : h.synack_frame,
+                          "tcp.stream " + std::to_string(h.stream) +
+                              ": timestamps go backwards inside the handshake; its times are kept out of every "
+                              "statistic");
+        });
     }
     anomalies.write(w);
     w.key("connections").begin_array();

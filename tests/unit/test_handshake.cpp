@@ -173,6 +173,23 @@ TEST(Handshake, NegativeTimeIsAnAnomalyOutsideStatistics) {
     EXPECT_EQ(r.server_leg.count, 0u);
 }
 
+// The negative-time handshakes the warning names are the ones the report
+// counts: a context handshake (outside the window) is neither.
+TEST(Handshake, NegativeTimeOnlyInsideTheWindow) {
+    Feed f;
+    f.t.set_window(FrameWindow{4, 6});
+    f.seg(0, true, syn, 100, 0, 0);                             // frame 1: context
+    f.seg(0, false, syn | ack, 900, 101, 1000 * MS);            // 2
+    f.seg(0, true, ack, 101, 901, 1);                           // 3: negative, context
+    f.seg(1, true, syn, 300, 0, 0, 0, 40001);                   // 4: counted
+    f.seg(1, false, syn | ack, 700, 301, 1000 * MS, 0, 40001);  // 5
+    f.seg(1, true, ack, 301, 701, 1, 0, 40001);                 // 6: negative, counted
+    std::vector<std::uint32_t> streams;
+    f.t.for_each_negative_time([&](const Handshake& h) { streams.push_back(h.stream); });
+    EXPECT_EQ(streams, std::vector<std::uint32_t>{1});
+    EXPECT_EQ(f.t.report().negative_time, 1u);
+}
+
 TEST(Handshake, SequenceNumbersWrap) {
     Feed f;
     f.seg(0, true, syn, 0xFFFFFFFF, 0, 0);

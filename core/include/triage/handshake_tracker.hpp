@@ -161,6 +161,14 @@ public:
     // Capture-level anomalies seen so far (timestamps, counter limits); the
     // negative-time handshakes are added when reporting.
     const AnomalyLog& anomalies() const { return anomalies_; }
+    // f(handshake) for each counted handshake (not context) whose times go
+    // backwards: the ones the report counts in negative_time and lists as
+    // anomalies instead of in any statistic. A pass over every handshake.
+    template <typename F>
+    void for_each_negative_time(F&& f) const {
+        for (const Handshake& h : handshakes())
+            if (!h.context && h.negative_time()) f(h);
+    }
     void clear() { *this = HandshakeTracker(); }
 
 private:
