@@ -6,7 +6,7 @@ same answers.
 
   bench/bench.py [--packets N] [--syns N] [--repeat R] [--instructions N] [--against REV] [--out bench/RESULTS.md]
 
-Builds the plugin (build-bench/, Release), generates the captures once into
+Builds the plugin (build-bench/, RelWithDebInfo: as install.sh builds it), generates the captures once into
 bench/data/ (reused when present), runs the configurations of a capture
 interleaved (round r runs each configuration once, in an order that rotates
 with r) R times, and writes Markdown tables (median, min-max) and the targets,
@@ -148,8 +148,9 @@ AGAINST = "@against"  # the key suffix of a configuration run with the plugin bu
 
 
 def build_plugin(src, build):
-    """A Release build of the plugin in `src` (a source tree) into `build`."""
-    sh("cmake", "-S", str(src), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release", "-DTRIAGE_BUILD_TESTS=OFF",
+    """The plugin in `src` (a source tree) built into `build` as install.sh builds it (RelWithDebInfo, -O2):
+    what a user runs is what is measured."""
+    sh("cmake", "-S", str(src), "-B", str(build), "-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DTRIAGE_BUILD_TESTS=OFF",
        stdout=subprocess.DEVNULL)
     sh("cmake", "--build", str(build), "-j", str(os.cpu_count()), stdout=subprocess.DEVNULL)
 
@@ -161,7 +162,7 @@ def against_configs(rev):
 
 
 def build_against(rev):
-    """Builds the plugin at git revision `rev` (Release) and returns (its triage.so, rev's short hash)."""
+    """Builds the plugin at git revision `rev` (as build_plugin does) and returns (its triage.so, rev's short hash)."""
     short = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", rev], check=True, capture_output=True,
                            text=True).stdout.strip()
     src = pathlib.Path(tempfile.mkdtemp(prefix="triage-against-"))
@@ -256,7 +257,8 @@ def main():
     r = Runner(against_so)
     version = subprocess.run(["tshark", "--version"], capture_output=True, text=True).stdout.split()[2]
     lines = ["# Triage benchmark", "",
-             f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, tshark {version}. Each capture's "
+             f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, tshark {version}, the plugin built "
+             "as `./install.sh` builds it (RelWithDebInfo: -O2). Each capture's "
              f"configurations ran interleaved, {a.repeat} rounds (each round runs every configuration once, in "
              "an order that rotates from round to round); the table gives the median and, in brackets, the "
              "fastest and slowest run, so the machine's noise is visible. Ratios are medians over the no-op "
