@@ -157,8 +157,12 @@ class Tshark:
         env = ["env", f"HOME={self.home}", f"WIRESHARK_PLUGIN_DIR={self.plugins}", "LC_ALL=C.UTF-8", *extra_env]
         if SANITIZER_PRELOAD:
             # tshark is not instrumented: the sanitizer runtime must come first.
+            # strict_init_order: a global whose constructor reads a global of
+            # another file fails every run, not only when the linker happens
+            # to order them badly (an -flto build crashed on load so).
             env += [f"LD_PRELOAD={SANITIZER_PRELOAD}",
-                    "ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:exitcode=86",
+                    "ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:exitcode=86:check_initialization_order=1:"
+                    "strict_init_order=1",
                     "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"]
         return unprivileged([*env, program, *args])
 
