@@ -96,23 +96,28 @@ EgressUpdate EgressTracker::add(const EgressFrame& in) {
         return up;
     }
     if (!(same_hosts && c.transport == f.transport && c.dport == f.dport)) {
-        c = Last{f.src, f.dst, f.transport, f.dport, locate_destination(f, d), 0, FlatIndex::kNone, d, true};
+        c = Last{f.src, f.dst, f.transport, f.dport, d, true};
+        c.dest = locate_destination(f, d);
         if (c.dest != FlatIndex::kNone) {
             Destination& n = dests_[c.dest];
+            c.dest_record = &n;
             c.source = sources_.locate(&n, n.sources_, n.source_count_, hosts_.intern(f.src), &n.source_keys_);
-            if (f.transport != 0)
+            c.source_entry = &sources_.ref(c.source);
+            if (f.transport != 0) {
                 c.port = ports_.locate(&n, n.ports_, n.port_count_, port_key(f.transport, f.dport), &n.port_keys_);
+                c.port_entry = &ports_.ref(c.port);
+            }
         }
     }
     if (c.dest == FlatIndex::kNone) return up;  // past max_destinations: in the totals only
-    Destination& dest = dests_[c.dest];
+    Destination& dest = *c.dest_record;
     if (f.time < dest.first_.get()) dest.first_.set(f.time);
     if (f.time > dest.last_.get()) dest.last_.set(f.time);
     up.destination = &dest;
-    sources_.add(c.source, {1, f.frame_len, f.ip_len, f.payload});
+    sources_.add(*c.source_entry, {1, f.frame_len, f.ip_len, f.payload});
     up.source = c.source;
     if (c.port != FlatIndex::kNone) {
-        ports_.add(c.port, {1, f.frame_len});
+        ports_.add(*c.port_entry, {1, f.frame_len});
         up.port = c.port;
     }
     return up;

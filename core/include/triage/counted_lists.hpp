@@ -67,8 +67,14 @@ public:
         return added;
     }
 
-    void add(std::uint32_t entry, const Increments& by) {
-        Entry& e = entries_[entry];
+    struct Entry;
+    // An entry's place in the store, stable for the store's life (entries
+    // live in fixed blocks): a caller that adds to one entry frame after frame
+    // keeps it and skips the lookup of its block.
+    Entry& ref(std::uint32_t entry) { return entries_[entry]; }
+
+    void add(std::uint32_t entry, const Increments& by) { add(entries_[entry], by); }
+    void add(Entry& e, const Increments& by) {
         if (e.count[0] == kWide) {
             Counts& w = wide_[e.count[1]];
             for (std::size_t i = 0; i < N; ++i) w[i] += by[i];
@@ -107,12 +113,13 @@ public:
     }
     std::size_t size() const { return entries_.size(); }
 
-private:
-    static constexpr std::uint32_t kWide = UINT32_MAX;  // count[0]: the counts are in wide_[count[1]]
     struct Entry {
         std::uint32_t next, key;
         std::array<std::uint32_t, N> count;
     };
+
+private:
+    static constexpr std::uint32_t kWide = UINT32_MAX;  // count[0]: the counts are in wide_[count[1]]
     Records<Entry> entries_;
     std::vector<Counts> wide_;
     std::unordered_map<const void*, FlatIndex> long_;

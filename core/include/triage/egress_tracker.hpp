@@ -137,26 +137,24 @@ public:
     void clear() { *this = EgressTracker(cfg_); }
 
 private:
-    AnomalyLog anomalies_;
-    EgressConfig cfg_;
-    std::array<Volume, kDirectionCount> totals_{};
-    // Destinations in blocks (no copy of them all when they grow), found
-    // through an open-addressing index; sources (interned hosts) and ports
-    // in per-destination lists.
-    Records<Destination> dests_;
-    FlatIndex dest_index_;
-    AddressTable hosts_;
-    CountedLists<4> sources_;  // key: host; counts: a Volume's
-    CountedLists<2> ports_;    // key: transport << 16 | port; counts: frames, frame bytes
-    std::uint32_t locate_destination(const EgressFrame& f, Direction d);
-    // The records of the last outbound frame's flow.
+    // What every frame reads and writes comes first, together (the last
+    // frames' flows, their records, the totals, the time check): between two
+    // frames Wireshark's dissection pushes all of it out of the cache, and
+    // each line read back costs a frame as much as its lookups used to.
+    //
+    // The records of the last outbound frame's flow: consecutive frames of
+    // one flow find them without a lookup, as direct references (the stores
+    // never move a record).
     struct Last {
         IpAddress src, dst;
         std::uint8_t transport = 0;
         std::uint16_t dport = 0;
-        std::uint32_t dest = 0, source = 0, port = FlatIndex::kNone;
         Direction direction = Direction::other;
         bool valid = false;
+        std::uint32_t dest = FlatIndex::kNone, source = 0, port = FlatIndex::kNone;
+        Destination* dest_record = nullptr;
+        CountedLists<4>::Entry* source_entry = nullptr;
+        CountedLists<2>::Entry* port_entry = nullptr;
     };
     Last last_;
     // The hosts of the last frame that was not outbound.
@@ -166,6 +164,18 @@ private:
         bool valid = false;
     };
     LastOther last_other_;
+    AnomalyLog anomalies_;
+    std::array<Volume, kDirectionCount> totals_{};
+    EgressConfig cfg_;
+    // Destinations in blocks (no copy of them all when they grow), found
+    // through an open-addressing index; sources (interned hosts) and ports
+    // in per-destination lists.
+    Records<Destination> dests_;
+    FlatIndex dest_index_;
+    AddressTable hosts_;
+    CountedLists<4> sources_;  // key: host; counts: a Volume's
+    CountedLists<2> ports_;    // key: transport << 16 | port; counts: frames, frame bytes
+    std::uint32_t locate_destination(const EgressFrame& f, Direction d);
 };
 
 // The estimated egress cost of `ip_bytes` at the configured price per GB (10^9 bytes).

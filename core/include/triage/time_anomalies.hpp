@@ -49,12 +49,13 @@ public:
 
 private:
     void frame_time_slow(std::uint32_t frame, Nanos t, bool counted);
+    // What frame_time() reads for every frame first, in one 16-byte piece.
+    bool have_last_ = false;
+    std::uint32_t last_frame_ = 0;
+    Nanos last_ = 0;
     std::vector<Anomaly> listed_;
     std::vector<std::pair<std::string, std::uint64_t>> counts_;
     std::uint64_t total_ = 0;
-    bool have_last_ = false;
-    Nanos last_ = 0;
-    std::uint32_t last_frame_ = 0;
 };
 
 }  // namespace triage
