@@ -140,7 +140,7 @@ private:
     // What every frame reads and writes comes first, together (the last
     // frames' flows, their records, the totals, the time check): between two
     // frames Wireshark's dissection pushes all of it out of the cache, and
-    // each line read back costs a frame as much as its lookups used to.
+    // each cache line read back is a miss.
     //
     // The records of the last outbound frame's flow: consecutive frames of
     // one flow find them without a lookup, as direct references (the stores
