@@ -97,9 +97,8 @@ EgressUpdate EgressTracker::add(const EgressFrame& in) {
     }
     if (!(same_hosts && c.transport == f.transport && c.dport == f.dport)) {
         c = Last{f.src, f.dst, f.transport, f.dport, d, true};
-        c.dest = locate_destination(f, d);
-        if (c.dest != FlatIndex::kNone) {
-            Destination& n = dests_[c.dest];
+        if (const std::uint32_t di = locate_destination(f, d); di != FlatIndex::kNone) {
+            Destination& n = dests_[di];
             c.dest_record = &n;
             c.source = sources_.locate(&n, n.sources_, n.source_count_, hosts_.intern(f.src), &n.source_keys_);
             c.source_entry = &sources_.ref(c.source);
@@ -109,7 +108,7 @@ EgressUpdate EgressTracker::add(const EgressFrame& in) {
             }
         }
     }
-    if (c.dest == FlatIndex::kNone) return up;  // past max_destinations: in the totals only
+    if (!c.dest_record) return up;  // past max_destinations: in the totals only
     Destination& dest = *c.dest_record;
     if (f.time < dest.first_.get()) dest.first_.set(f.time);
     if (f.time > dest.last_.get()) dest.last_.set(f.time);

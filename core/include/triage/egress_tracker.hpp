@@ -151,8 +151,8 @@ private:
         std::uint16_t dport = 0;
         Direction direction = Direction::other;
         bool valid = false;
-        std::uint32_t dest = FlatIndex::kNone, source = 0, port = FlatIndex::kNone;
-        Destination* dest_record = nullptr;
+        std::uint32_t source = 0, port = FlatIndex::kNone;  // the entries, for EgressUpdate
+        Destination* dest_record = nullptr;                 // null: past max_destinations
         CountedLists<4>::Entry* source_entry = nullptr;
         CountedLists<2>::Entry* port_entry = nullptr;
     };
