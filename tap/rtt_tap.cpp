@@ -4,7 +4,6 @@
 #include <deque>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "plugins/prefs.hpp"
@@ -12,6 +11,7 @@
 #include "tap/cli_forms.hpp"
 #include "tap/table_stat.hpp"
 #include "tap/taps.hpp"
+#include "triage/flat_index.hpp"
 #include "triage/frame_record.hpp"
 #include "triage/handshake_tracker.hpp"
 #include "triage/json_writer.hpp"
@@ -194,7 +194,11 @@ struct TreeState {
     std::array<ws::TreeCounter, kOutcomeCount> tcp_outcomes;
     std::array<ws::TreeCounter, kTlsOutcomeCount> tls_outcomes;
     std::array<ws::TreeCounter, kQuicOutcomeCount> quic_outcomes;
-    std::unordered_map<ServerKey, std::uint32_t, ServerKeyHash> index;  // into nodes; at most kTreeServers
+    // Every TCP update looks its server up (most miss: past the first
+    // kTreeServers): an open-addressing index over the nodes' keys, where a
+    // miss reads one 4-byte slot, not a chain of hash-table nodes.
+    FlatIndex index;
+    std::vector<ServerKey> keys;  // parallel to nodes
     std::vector<ServerNode> nodes;
     ServerNode other;
 };
@@ -251,12 +255,17 @@ double ms(Nanos ns) {
 // else the shared one; created (and named) once.
 TreeState::ServerNode& server_node(stats_tree* st, TreeState& s, const Handshake& h) {
     const ServerKey key{h.server, h.server_port};
-    if (const auto it = s.index.find(key); it != s.index.end()) return s.nodes[it->second];
+    const std::size_t hash = ServerKeyHash{}(key);
+    if (const std::uint32_t i = s.index.find(hash, [&](std::uint32_t k) { return s.keys[k] == key; });
+        i != FlatIndex::kNone)
+        return s.nodes[i];
     if (s.nodes.size() >= kTreeServers) {
         if (s.other.id < 0) s.other.id = stats_tree_create_node(st, kOtherServers, s.servers, STAT_DT_INT, TRUE);
         return s.other;
     }
-    s.index.emplace(key, static_cast<std::uint32_t>(s.nodes.size()));
+    s.index.insert(hash, static_cast<std::uint32_t>(s.nodes.size()),
+                   [&](std::uint32_t k) { return ServerKeyHash{}(s.keys[k]); });
+    s.keys.push_back(key);
     TreeState::ServerNode& n = s.nodes.emplace_back();
     n.name = h.server.to_string() + " port " + std::to_string(h.server_port);
     n.id = stats_tree_create_node(st, n.name.c_str(), s.servers, STAT_DT_INT, TRUE);
