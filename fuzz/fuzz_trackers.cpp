@@ -95,6 +95,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const HandshakeReport r = hs.report();
     if (r.connections != hs.handshakes().size() || r.rtt.count > r.connections) __builtin_trap();
     if (r.rtt.count && (r.rtt.min > r.rtt.p50 || r.rtt.p50 > r.rtt.p99 || r.rtt.p99 > r.rtt.max)) __builtin_trap();
+    std::uint64_t server_connections = 0, server_rtts = 0;
+    for (const ServerReport& s : r.servers) {  // each server's samples are its own, in most-connections-first order
+        server_connections += s.connections;
+        server_rtts += s.rtt.count;
+        if (s.rtt.count > s.connections || (s.rtt.count && (s.rtt.min > s.rtt.p50 || s.rtt.p50 > s.rtt.max)))
+            __builtin_trap();
+    }
+    if (server_connections != r.connections || server_rtts != r.rtt.count) __builtin_trap();
     std::uint64_t bytes = 0;
     for (const Destination* d : eg.destinations()) bytes += eg.volume(*d).frame_bytes;
     std::uint64_t outbound = 0;

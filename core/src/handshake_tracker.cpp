@@ -434,25 +434,21 @@ struct Sample {
     Nanos value;
 };
 
-void summarize_servers(std::vector<Sample>& samples, std::vector<ServerReport>& servers, Summary ServerReport::*leg) {
-    // Grouped by server with a counting sort (servers are dense indices), then
-    // each server's few values sorted: no sort of all samples at once.
-    std::vector<std::uint32_t> start(servers.size() + 1, 0);
-    for (const Sample& x : samples) ++start[x.server + 1];
-    for (std::size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
-    std::vector<Nanos> values(samples.size());
+// One leg's samples grouped by server (dense indices, in report order) with
+// a counting sort, then each server's few values sorted: no sort of all
+// samples at once.
+void group_by_server(std::vector<Sample>& samples, std::size_t servers, std::vector<std::uint32_t>* start,
+                     std::vector<Nanos>* values) {
+    start->assign(servers + 1, 0);
+    for (const Sample& x : samples) ++(*start)[x.server + 1];
+    for (std::size_t i = 1; i < start->size(); ++i) (*start)[i] += (*start)[i - 1];
+    values->resize(samples.size());
     {
-        std::vector<std::uint32_t> next(start.begin(), start.end() - 1);
-        for (const Sample& x : samples) values[next[x.server]++] = x.value;
+        std::vector<std::uint32_t> next(start->begin(), start->end() - 1);
+        for (const Sample& x : samples) (*values)[next[x.server]++] = x.value;
     }
     std::vector<Sample>().swap(samples);
-    for (std::size_t i = 0; i < servers.size(); ++i) {
-        Nanos* begin = values.data() + start[i];
-        const std::size_t n = start[i + 1] - start[i];
-        if (n == 0) continue;
-        std::sort(begin, begin + n);
-        servers[i].*leg = summarize_sorted(begin, n);
-    }
+    for (std::size_t i = 0; i < servers; ++i) std::sort(values->data() + (*start)[i], values->data() + (*start)[i + 1]);
 }
 
 }  // namespace
@@ -461,15 +457,10 @@ HandshakeReport HandshakeTracker::report() const {
     HandshakeReport r;
     std::vector<Nanos> rtt, sleg, cleg, conn;
     std::vector<Sample> s_rtt, s_sleg, s_cleg;
-    // Per server while counting: its key and 32-bit counts (exact: records
-    // are numbered in 32 bits), 60 bytes, not a ~330-byte ServerReport. A
-    // pass over the handshakes meets servers at random, and small records
-    // keep those lookups in the cache.
-    struct Counts {
-        std::uint32_t connections = 0, retried = 0;
-        std::array<std::uint32_t, kOutcomeCount> outcomes{};
-        std::array<std::uint32_t, 3> network_leg{};
-    };
+    // Per server while counting: its key and 32-bit counts, 60 bytes, not a
+    // ~320-byte ServerReport. A pass over the handshakes meets servers at
+    // random, and small records keep those lookups in the cache.
+    using Counts = ServerReports::Counts;
     std::vector<ServerKey> keys;
     std::vector<Counts> counts;
     FlatIndex index;  // into keys and counts
@@ -551,29 +542,43 @@ HandshakeReport HandshakeTracker::report() const {
         if (!(a.address == b.address)) return a.address < b.address;
         return a.port < b.port;
     });
-    std::vector<ServerReport>& servers = r.servers;
-    servers.resize(keys.size());
+    ServerReports& servers = r.servers;
+    servers.keys_.reserve(keys.size());
+    servers.counts_.reserve(keys.size());
     std::vector<std::uint32_t> rank(keys.size());  // a server's place in the report
     for (std::uint32_t i = 0; i < ranks.size(); ++i) {
         const std::uint32_t k = ranks[i].index;
         rank[k] = i;
-        const Counts& c = counts[k];
-        ServerReport& s = servers[i];
-        s.key = keys[k];
-        s.connections = c.connections;
-        s.retried = c.retried;
-        std::copy(c.outcomes.begin(), c.outcomes.end(), s.outcomes.begin());
-        std::copy(c.network_leg.begin(), c.network_leg.end(), s.network_leg.begin());
+        servers.keys_.push_back(keys[k]);
+        servers.counts_.push_back(counts[k]);
     }
     std::vector<Rank>().swap(ranks);
     std::vector<ServerKey>().swap(keys);
     std::vector<Counts>().swap(counts);
-    for (auto* samples : {&s_rtt, &s_sleg, &s_cleg})
-        for (Sample& x : *samples) x.server = rank[x.server];
-    summarize_servers(s_rtt, servers, &ServerReport::rtt);
-    summarize_servers(s_sleg, servers, &ServerReport::server_leg);
-    summarize_servers(s_cleg, servers, &ServerReport::client_leg);
+    std::array<std::vector<Sample>*, 3> legs{&s_rtt, &s_sleg, &s_cleg};  // in ServerReports::legs_ order
+    for (std::size_t l = 0; l < legs.size(); ++l) {
+        for (Sample& x : *legs[l]) x.server = rank[x.server];
+        group_by_server(*legs[l], servers.size(), &servers.legs_[l].start, &servers.legs_[l].values);
+    }
     return r;
+}
+
+ServerReport ServerReports::operator[](std::size_t i) const {
+    ServerReport s;
+    s.key = keys_[i];
+    const Counts& c = counts_[i];
+    s.connections = c.connections;
+    s.retried = c.retried;
+    std::copy(c.outcomes.begin(), c.outcomes.end(), s.outcomes.begin());
+    std::copy(c.network_leg.begin(), c.network_leg.end(), s.network_leg.begin());
+    Summary ServerReport::*const summaries[] = {&ServerReport::rtt, &ServerReport::server_leg,
+                                                &ServerReport::client_leg};
+    for (std::size_t l = 0; l < legs_.size(); ++l) {
+        const Leg& leg = legs_[l];
+        if (const std::size_t n = leg.start[i + 1] - leg.start[i]; n > 0)
+            s.*summaries[l] = summarize_sorted(leg.values.data() + leg.start[i], n);
+    }
+    return s;
 }
 
 namespace {

@@ -228,6 +228,76 @@ TEST(Handshake, ServerReportCountsRetriesAndNetworkLegs) {
     EXPECT_EQ(s.network_leg, r.network_leg);
 }
 
+TEST(Handshake, ServersInReportOrderEachWithItsOwnSamples) {
+    // Three servers met interleaved; the report lists them most connections
+    // first, and each server's summaries come from its own handshakes only.
+    HandshakeTracker t;
+    std::uint32_t frame = 0, stream = 0;
+    const auto handshake = [&](const char* server, Nanos start, Nanos server_leg, bool answered) {
+        TcpSegment s;
+        s.stream = stream++;
+        s.src = C;
+        s.dst = *IpAddress::parse(server);
+        s.sport = static_cast<std::uint16_t>(40000 + s.stream);
+        s.dport = 443;
+        s.flags = syn;
+        s.seq = 100;
+        s.frame = ++frame;
+        s.time = start;
+        t.add(s);
+        if (!answered) return;
+        TcpSegment a = s;
+        std::swap(a.src, a.dst);
+        std::swap(a.sport, a.dport);
+        a.flags = syn | ack;
+        a.seq = 900;
+        a.ack = 101;
+        a.frame = ++frame;
+        a.time = start + server_leg;
+        t.add(a);
+        TcpSegment c = s;
+        c.flags = ack;
+        c.seq = 101;
+        c.ack = 901;
+        c.frame = ++frame;
+        c.time = start + server_leg + 50'000;
+        t.add(c);
+    };
+    handshake("198.51.100.2", 0, 5 * MS, true);
+    handshake("198.51.100.1", 1000 * MS, 10 * MS, true);
+    handshake("198.51.100.3", 2000 * MS, 0, false);
+    handshake("198.51.100.1", 3000 * MS, 30 * MS, true);
+    handshake("198.51.100.2", 4000 * MS, 7 * MS, true);
+    handshake("198.51.100.1", 5000 * MS, 20 * MS, true);
+    const HandshakeReport r = t.report();
+    ASSERT_EQ(r.servers.size(), 3u);
+    const ServerReport a = r.servers[0], b = r.servers[1], c = r.servers[2];
+    EXPECT_EQ(a.key.address, *IpAddress::parse("198.51.100.1"));
+    EXPECT_EQ(a.connections, 3u);
+    EXPECT_EQ(a.server_leg.count, 3u);
+    EXPECT_EQ(a.server_leg.min, 10 * MS);
+    EXPECT_EQ(a.server_leg.p50, 20 * MS);  // nearest rank: the 2nd of 3
+    EXPECT_EQ(a.server_leg.max, 30 * MS);
+    EXPECT_EQ(a.rtt.p50, 20 * MS + 50'000);
+    EXPECT_EQ(a.client_leg.max, 50'000);
+    EXPECT_EQ(b.key.address, *IpAddress::parse("198.51.100.2"));
+    EXPECT_EQ(b.connections, 2u);
+    EXPECT_EQ(b.server_leg.min, 5 * MS);
+    EXPECT_EQ(b.server_leg.max, 7 * MS);
+    EXPECT_EQ(b.server_leg.p50, 5 * MS);  // the 1st of 2
+    EXPECT_EQ(c.key.address, *IpAddress::parse("198.51.100.3"));
+    EXPECT_EQ(c.outcomes[static_cast<std::size_t>(Outcome::unanswered)], 1u);
+    EXPECT_EQ(c.rtt.count, 0u);
+    EXPECT_EQ(c.server_leg.count, 0u);
+    std::size_t i = 0;  // iterating gives what indexing gives
+    for (const ServerReport& s : r.servers) {
+        EXPECT_EQ(s.key, r.servers[i].key);
+        EXPECT_EQ(s.rtt.p50, r.servers[i].rtt.p50);
+        ++i;
+    }
+    EXPECT_EQ(i, 3u);
+}
+
 TEST(Handshake, JsonAndCsvAreProduced) {
     Feed f;
     f.seg(0, true, syn, 100, 0, 0);

@@ -104,6 +104,53 @@ struct ServerReport {
     Summary rtt, server_leg, client_leg;
 };
 
+// A report's servers, most connections first, each ServerReport built when
+// it is read: the report keeps each server's key and 32-bit counts and its
+// samples sorted (about 100 bytes a server and 8 a sample), not ~320-byte
+// ServerReports for every server at once, so a report of many servers is
+// streamed (the JSON form writes each as it is built).
+class ServerReports {
+public:
+    class iterator {
+    public:
+        ServerReport operator*() const { return (*r_)[i_]; }
+        iterator& operator++() {
+            ++i_;
+            return *this;
+        }
+        bool operator!=(const iterator& o) const { return i_ != o.i_; }
+        bool operator==(const iterator& o) const { return i_ == o.i_; }
+
+    private:
+        friend class ServerReports;
+        iterator(const ServerReports* r, std::size_t i) : r_(r), i_(i) {}
+        const ServerReports* r_;
+        std::size_t i_;
+    };
+    std::size_t size() const { return keys_.size(); }
+    bool empty() const { return keys_.empty(); }
+    ServerReport operator[](std::size_t i) const;
+    iterator begin() const { return iterator(this, 0); }
+    iterator end() const { return iterator(this, size()); }
+
+private:
+    friend class HandshakeTracker;
+    struct Counts {  // exact in 32 bits: records are numbered in 32 bits
+        std::uint32_t connections = 0, retried = 0;
+        std::array<std::uint32_t, kOutcomeCount> outcomes{};
+        std::array<std::uint32_t, 3> network_leg{};
+    };
+    // One leg's samples, grouped by server in report order, each group sorted:
+    // server i's are values[start[i]] .. values[start[i + 1] - 1].
+    struct Leg {
+        std::vector<std::uint32_t> start;
+        std::vector<Nanos> values;
+    };
+    std::vector<ServerKey> keys_;  // in report order, as counts_
+    std::vector<Counts> counts_;
+    std::array<Leg, 3> legs_;  // RTT, server leg, client leg
+};
+
 struct HandshakeReport {
     std::uint64_t connections = 0, syn_seen = 0, syn_retransmissions = 0, synack_retransmissions = 0, retried = 0,
                   negative_time = 0;
@@ -111,7 +158,7 @@ struct HandshakeReport {
     std::array<std::uint64_t, 3> network_leg{};  // indexed by NetworkLeg, completed handshakes only
     Summary rtt, server_leg, client_leg, connect;
     LogHistogram histogram;
-    std::vector<ServerReport> servers;  // most connections first
+    ServerReports servers;  // most connections first
 };
 
 class HandshakeTracker {
