@@ -563,7 +563,7 @@ HandshakeReport HandshakeTracker::report() const {
     return r;
 }
 
-ServerReport ServerReports::operator[](std::size_t i) const {
+ServerReport ServerReports::at(std::size_t i) const {
     ServerReport s;
     s.key = keys_[i];
     const Counts& c = counts_[i];

@@ -104,6 +104,24 @@ struct ServerReport {
     Summary rtt, server_leg, client_leg;
 };
 
+// An iterator over elements built when read: source->at(index), by value.
+template <typename Source, typename Value>
+class BuiltIterator {
+public:
+    BuiltIterator(const Source* source, std::size_t i) : source_(source), i_(i) {}
+    Value operator*() const { return source_->at(i_); }
+    BuiltIterator& operator++() {
+        ++i_;
+        return *this;
+    }
+    bool operator!=(const BuiltIterator& o) const { return i_ != o.i_; }
+    bool operator==(const BuiltIterator& o) const { return i_ == o.i_; }
+
+private:
+    const Source* source_;
+    std::size_t i_;
+};
+
 // A report's servers, most connections first, each ServerReport built when
 // it is read: the report keeps each server's key and 32-bit counts and its
 // samples sorted (about 100 bytes a server and 8 a sample), not ~320-byte
@@ -111,25 +129,11 @@ struct ServerReport {
 // streamed (the JSON form writes each as it is built).
 class ServerReports {
 public:
-    class iterator {
-    public:
-        ServerReport operator*() const { return (*r_)[i_]; }
-        iterator& operator++() {
-            ++i_;
-            return *this;
-        }
-        bool operator!=(const iterator& o) const { return i_ != o.i_; }
-        bool operator==(const iterator& o) const { return i_ == o.i_; }
-
-    private:
-        friend class ServerReports;
-        iterator(const ServerReports* r, std::size_t i) : r_(r), i_(i) {}
-        const ServerReports* r_;
-        std::size_t i_;
-    };
+    using iterator = BuiltIterator<ServerReports, ServerReport>;
     std::size_t size() const { return keys_.size(); }
     bool empty() const { return keys_.empty(); }
-    ServerReport operator[](std::size_t i) const;
+    ServerReport at(std::size_t i) const;
+    ServerReport operator[](std::size_t i) const { return at(i); }
     iterator begin() const { return iterator(this, 0); }
     iterator end() const { return iterator(this, size()); }
 
@@ -167,22 +171,7 @@ public:
     // packed (see Packed below); this view unpacks one per access.
     class View {
     public:
-        class iterator {
-        public:
-            Handshake operator*() const { return t_->at(i_); }
-            iterator& operator++() {
-                ++i_;
-                return *this;
-            }
-            bool operator!=(const iterator& o) const { return i_ != o.i_; }
-            bool operator==(const iterator& o) const { return i_ == o.i_; }
-
-        private:
-            friend class View;
-            iterator(const HandshakeTracker* t, std::size_t i) : t_(t), i_(i) {}
-            const HandshakeTracker* t_;
-            std::size_t i_;
-        };
+        using iterator = BuiltIterator<HandshakeTracker, Handshake>;
         std::size_t size() const { return t_->records_.size(); }
         Handshake operator[](std::size_t i) const { return t_->at(i); }
         Handshake front() const { return t_->at(0); }
