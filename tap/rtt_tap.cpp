@@ -92,8 +92,9 @@ tap_packet_status session_packet(void* p, packet_info*, epan_dissect_t*, const v
 void session_draw(void* p) {
     auto* s = static_cast<Session*>(p);
     const auto to_stdout = [](std::string_view chunk) { std::fwrite(chunk.data(), 1, chunk.size(), stdout); };
+    bool any_negative = true;  // unknown: the CSV forms make no report
     if (s->form == "json")
-        handshake_json(s->t.tcp, to_stdout, secure_members(s->t));
+        any_negative = handshake_json(s->t.tcp, to_stdout, secure_members(s->t)) > 0;
     else if (s->form == "tls_csv")
         tls_csv(s->t.tls, to_stdout);
     else if (s->form == "quic_csv")
@@ -102,12 +103,14 @@ void session_draw(void* p) {
         handshake_csv(s->t.tcp, to_stdout);
     std::fflush(stdout);
     // One line for all handshakes with negative times (the ones the JSON
-    // counts in negative_time and lists in "anomalies").
+    // counts in negative_time and lists in "anomalies"): a pass over every
+    // handshake, unless the JSON report already counted none.
     std::uint64_t negative = 0;
     Handshake first;
-    s->t.tcp.for_each_negative_time([&](const Handshake& h) {
-        if (negative++ == 0) first = h;
-    });
+    if (any_negative)
+        s->t.tcp.for_each_negative_time([&](const Handshake& h) {
+            if (negative++ == 0) first = h;
+        });
     if (negative)
         std::fprintf(stderr,
                      "triage_rtt: warning: timestamps go backwards in %llu handshake%s (first: tcp.stream %u, "

@@ -582,7 +582,9 @@ ServerReport ServerReports::at(std::size_t i) const {
 }
 
 namespace {
-void write_handshake_json(const HandshakeTracker& t, JsonWriter& w, const std::function<void(JsonWriter&)>& extra);
+// Returns the report's negative_time count.
+std::uint64_t write_handshake_json(const HandshakeTracker& t, JsonWriter& w,
+                                   const std::function<void(JsonWriter&)>& extra);
 }  // namespace
 
 std::string handshake_json(const HandshakeTracker& t, int indent) {
@@ -596,12 +598,13 @@ void handshake_json(const HandshakeTracker& t, const std::function<void(std::str
     handshake_json(t, sink, nullptr);
 }
 
-void handshake_json(const HandshakeTracker& t, const std::function<void(std::string_view)>& sink,
-                    const std::function<void(JsonWriter&)>& extra) {
+std::uint64_t handshake_json(const HandshakeTracker& t, const std::function<void(std::string_view)>& sink,
+                             const std::function<void(JsonWriter&)>& extra) {
     JsonWriter w(2, sink);
     w.set_compact_depth(2);  // one line per connection, server and anomaly
-    write_handshake_json(t, w, extra);
+    const std::uint64_t negative_time = write_handshake_json(t, w, extra);
     w.finish();
+    return negative_time;
 }
 
 namespace {
@@ -653,7 +656,8 @@ bool started_before(const Handshake& h, const FrameWindow& win) {
     return h.synack_seen && h.synack_frame < win.first;
 }
 
-void write_handshake_json(const HandshakeTracker& t, JsonWriter& w, const std::function<void(JsonWriter&)>& extra) {
+std::uint64_t write_handshake_json(const HandshakeTracker& t, JsonWriter& w,
+                                   const std::function<void(JsonWriter&)>& extra) {
     const HandshakeReport r = t.report();
     w.begin_object();
     w.key("summary").begin_object();
@@ -722,6 +726,7 @@ void write_handshake_json(const HandshakeTracker& t, JsonWriter& w, const std::f
     }
     if (extra) extra(w);
     w.end_object();
+    return r.negative_time;
 }
 }  // namespace
 

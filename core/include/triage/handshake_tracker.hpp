@@ -272,9 +272,11 @@ std::string handshake_csv(const HandshakeTracker& t);
 // Streaming forms: the text goes to `sink` in chunks.
 void handshake_json(const HandshakeTracker& t, const std::function<void(std::string_view)>& sink);
 void handshake_csv(const HandshakeTracker& t, const std::function<void(std::string_view)>& sink);
-// With more members written by `extra` before the object closes.
+// With more members written by `extra` before the object closes. Returns the
+// report's negative_time count (the handshakes it lists as anomalies), so
+// that a caller's warning about them makes no pass of its own when it is 0.
 class JsonWriter;
-void handshake_json(const HandshakeTracker& t, const std::function<void(std::string_view)>& sink,
-                    const std::function<void(JsonWriter&)>& extra);
+std::uint64_t handshake_json(const HandshakeTracker& t, const std::function<void(std::string_view)>& sink,
+                             const std::function<void(JsonWriter&)>& extra);
 
 }  // namespace triage
