@@ -1,5 +1,7 @@
 #include "dissectors/postdissector.hpp"
 
+#include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "plugins/prefs.hpp"
@@ -21,6 +23,24 @@ struct Ids {
     int proto_tcp = -1, proto_udp = -1, proto_udplite = -1, proto_rpc = -1;
 };
 Ids g_ids;
+
+// What the walk over a frame's layers does with a protocol id: a table
+// indexed by id (ids are small dense integers), built at handoff, so that
+// each layer costs one load, not a compare with every id below.
+enum class Layer : std::uint8_t { other, self, ip4, ip6, tcp, udp, rpc, icmp, http };
+std::vector<Layer> g_layers;
+
+Layer layer_of(int id) {
+    return id >= 0 && static_cast<std::size_t>(id) < g_layers.size() ? g_layers[static_cast<std::size_t>(id)]
+                                                                     : Layer::other;
+}
+
+void set_layer(int id, Layer l) {
+    if (id < 0) return;  // a protocol this Wireshark lacks
+    if (static_cast<std::size_t>(id) >= g_layers.size())
+        g_layers.resize(static_cast<std::size_t>(id) + 1, Layer::other);
+    g_layers[static_cast<std::size_t>(id)] = l;
+}
 
 expert_field* expert_for(Severity s) {
     switch (s) {
@@ -73,29 +93,41 @@ struct LoadContext {
     bool ip6_first = false;  // an IPv6 header comes before any IPv4 header
     bool quoted = false;     // ICMP or ICMPv6 among the layers
     bool http = false;
-    void fetch(int self) {
+    void fetch() {
         layers.clear();
         bool has_ip4 = false, has_ip6 = false, has_tcp = false, has_udp = false, has_rpc = false;
         ip6_first = quoted = http = false;
         for (wmem_list_frame_t* f = wmem_list_head(pinfo->layers); f; f = wmem_list_frame_next(f)) {
             const int id = GPOINTER_TO_INT(wmem_list_frame_data(f));
-            if (id == self) continue;  // this postdissector, running now
+            const Layer kind = layer_of(id);
+            if (kind == Layer::self) continue;  // this postdissector, running now
             layers.push_back(id);
-            if (id == g_ids.proto_ip) {
-                has_ip4 = true;
-            } else if (id == g_ids.proto_ipv6) {
-                ip6_first = ip6_first || !has_ip4;
-                has_ip6 = true;
-            } else if (id == g_ids.proto_tcp) {
-                has_tcp = true;
-            } else if (id == g_ids.proto_udp || id == g_ids.proto_udplite) {  // both queue on the udp tap
-                has_udp = true;
-            } else if (id == g_ids.proto_rpc) {
-                has_rpc = true;
-            } else if (id == g_ids.proto_icmp || id == g_ids.proto_icmpv6) {
-                quoted = true;
-            } else if (id == g_ids.proto_http) {
-                http = true;
+            switch (kind) {
+                case Layer::ip4:
+                    has_ip4 = true;
+                    break;
+                case Layer::ip6:
+                    ip6_first = ip6_first || !has_ip4;
+                    has_ip6 = true;
+                    break;
+                case Layer::tcp:
+                    has_tcp = true;
+                    break;
+                case Layer::udp:  // udp and udplite both queue on the udp tap
+                    has_udp = true;
+                    break;
+                case Layer::rpc:
+                    has_rpc = true;
+                    break;
+                case Layer::icmp:  // icmp and icmpv6
+                    quoted = true;
+                    break;
+                case Layer::http:
+                    http = true;
+                    break;
+                case Layer::other:
+                case Layer::self:
+                    break;
             }
         }
         ip4 = has_ip4 ? tapped<ws_ip4>(g_ids.ip_tap) : nullptr;
@@ -268,7 +300,7 @@ int dissect(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) {
     r.frame_len = pinfo->fd->pkt_len;
     load.pinfo = pinfo;
     load.tvb = tvb;
-    load.fetch(prefs::proto_id());
+    load.fetch();
     r.set_loaders({load_ip, load_inner, load_transport}, &load);
     if (tree || expert) {
         const std::vector<std::uint32_t>& hits = r.hits();  // shown now, with the frame
@@ -331,6 +363,17 @@ void register_handoff() {
     g_ids.proto_udp = proto_get_id_by_filter_name("udp");
     g_ids.proto_udplite = proto_get_id_by_filter_name("udplite");
     g_ids.proto_rpc = proto_get_id_by_filter_name("rpc");
+    g_layers.clear();
+    set_layer(g_ids.proto_ip, Layer::ip4);
+    set_layer(g_ids.proto_ipv6, Layer::ip6);
+    set_layer(g_ids.proto_tcp, Layer::tcp);
+    set_layer(g_ids.proto_udp, Layer::udp);
+    set_layer(g_ids.proto_udplite, Layer::udp);
+    set_layer(g_ids.proto_rpc, Layer::rpc);
+    set_layer(g_ids.proto_icmp, Layer::icmp);
+    set_layer(g_ids.proto_icmpv6, Layer::icmp);
+    set_layer(g_ids.proto_http, Layer::http);
+    set_layer(prefs::proto_id(), Layer::self);
     dissector_handle_t h = create_dissector_handle(ws::guard<dissect>, prefs::proto_id());
     register_postdissector(h);
 }
