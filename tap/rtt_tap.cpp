@@ -200,8 +200,7 @@ struct TreeState {
     // Every TCP update looks its server up (most miss: past the first
     // kTreeServers): an open-addressing index over the nodes' keys, where a
     // miss reads one 4-byte slot, not a chain of hash-table nodes.
-    FlatIndex index;
-    std::vector<ServerKey> keys;  // parallel to nodes
+    KeyTable<ServerKey, ServerKeyHash> keys;  // a server's index in nodes
     std::vector<ServerNode> nodes;
     ServerNode other;
 };
@@ -258,17 +257,12 @@ double ms(Nanos ns) {
 // else the shared one; created (and named) once.
 TreeState::ServerNode& server_node(stats_tree* st, TreeState& s, const Handshake& h) {
     const ServerKey key{h.server, h.server_port};
-    const std::size_t hash = ServerKeyHash{}(key);
-    if (const std::uint32_t i = s.index.find(hash, [&](std::uint32_t k) { return s.keys[k] == key; });
-        i != FlatIndex::kNone)
-        return s.nodes[i];
+    if (const std::uint32_t i = s.keys.find(key); i != s.keys.kNone) return s.nodes[i];
     if (s.nodes.size() >= kTreeServers) {
         if (s.other.id < 0) s.other.id = stats_tree_create_node(st, kOtherServers, s.servers, STAT_DT_INT, TRUE);
         return s.other;
     }
-    s.index.insert(hash, static_cast<std::uint32_t>(s.nodes.size()),
-                   [&](std::uint32_t k) { return ServerKeyHash{}(s.keys[k]); });
-    s.keys.push_back(key);
+    s.keys.intern(key);  // index nodes.size()
     TreeState::ServerNode& n = s.nodes.emplace_back();
     n.name = h.server.to_string() + " port " + std::to_string(h.server_port);
     n.id = stats_tree_create_node(st, n.name.c_str(), s.servers, STAT_DT_INT, TRUE);

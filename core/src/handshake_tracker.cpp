@@ -434,18 +434,19 @@ struct Sample {
     Nanos value;
 };
 
-// One leg's samples grouped by server (dense indices, in report order) with
-// a counting sort, then each server's few values sorted: no sort of all
-// samples at once.
-void group_by_server(std::vector<Sample>& samples, std::size_t servers, std::vector<std::uint32_t>* start,
-                     std::vector<Nanos>* values) {
+// One leg's samples grouped by server in report order (`rank` maps a
+// sample's server to its place) with a counting sort, then each server's few
+// values sorted: no sort of all samples at once.
+void group_by_server(std::vector<Sample>& samples, const std::vector<std::uint32_t>& rank,
+                     std::vector<std::uint32_t>* start, std::vector<Nanos>* values) {
+    const std::size_t servers = rank.size();
     start->assign(servers + 1, 0);
-    for (const Sample& x : samples) ++(*start)[x.server + 1];
+    for (const Sample& x : samples) ++(*start)[rank[x.server] + 1];
     for (std::size_t i = 1; i < start->size(); ++i) (*start)[i] += (*start)[i - 1];
     values->resize(samples.size());
     {
         std::vector<std::uint32_t> next(start->begin(), start->end() - 1);
-        for (const Sample& x : samples) (*values)[next[x.server]++] = x.value;
+        for (const Sample& x : samples) (*values)[next[rank[x.server]]++] = x.value;
     }
     std::vector<Sample>().swap(samples);
     for (std::size_t i = 0; i < servers; ++i) std::sort(values->data() + (*start)[i], values->data() + (*start)[i + 1]);
@@ -461,9 +462,8 @@ HandshakeReport HandshakeTracker::report() const {
     // ~320-byte ServerReport. A pass over the handshakes meets servers at
     // random, and small records keep those lookups in the cache.
     using Counts = ServerReports::Counts;
-    std::vector<ServerKey> keys;
-    std::vector<Counts> counts;
-    FlatIndex index;  // into keys and counts
+    KeyTable<ServerKey, ServerKeyHash> keys;
+    std::vector<Counts> counts;  // by the key's index
     // Every array reserved for all handshakes at once: a large reservation
     // costs address space only until it is written (the pages it never
     // fills are never mapped), where growing by doubling would copy each
@@ -471,7 +471,6 @@ HandshakeReport HandshakeTracker::report() const {
     const std::size_t n = handshakes().size();
     for (auto* v : {&rtt, &sleg, &cleg, &conn}) v->reserve(n);
     for (auto* v : {&s_rtt, &s_sleg, &s_cleg}) v->reserve(n);
-    keys.reserve(n);
     counts.reserve(n);
     for (const Handshake& h : handshakes()) {
         if (h.context) continue;
@@ -481,15 +480,8 @@ HandshakeReport HandshakeTracker::report() const {
         if (h.has_syn) ++r.syn_seen;
         if (h.syn_count > 1) r.syn_retransmissions += h.syn_count - 1;
         if (h.synack_count > 1) r.synack_retransmissions += h.synack_count - 1;
-        const ServerKey key{h.server, h.server_port};
-        const std::size_t kh = ServerKeyHash{}(key);
-        std::uint32_t si = index.find(kh, [&](std::uint32_t k) { return keys[k] == key; });
-        if (si == FlatIndex::kNone) {
-            si = static_cast<std::uint32_t>(keys.size());
-            keys.push_back(key);
-            counts.emplace_back();
-            index.insert(kh, si, [&](std::uint32_t k) { return ServerKeyHash{}(keys[k]); });
-        }
+        const std::uint32_t si = keys.intern(ServerKey{h.server, h.server_port});
+        if (si == counts.size()) counts.emplace_back();
         Counts& s = counts[si];
         ++s.connections;
         ++s.outcomes[oi];
@@ -519,7 +511,6 @@ HandshakeReport HandshakeTracker::report() const {
             ++s.network_leg[leg];
         }
     }
-    index = FlatIndex();  // freed before the summaries
     r.rtt = summarize(rtt);
     r.server_leg = summarize(sleg);
     r.client_leg = summarize(cleg);
@@ -553,13 +544,11 @@ HandshakeReport HandshakeTracker::report() const {
         servers.counts_.push_back(counts[k]);
     }
     std::vector<Rank>().swap(ranks);
-    std::vector<ServerKey>().swap(keys);
+    keys = {};
     std::vector<Counts>().swap(counts);
     std::array<std::vector<Sample>*, 3> legs{&s_rtt, &s_sleg, &s_cleg};  // in ServerReports::legs_ order
-    for (std::size_t l = 0; l < legs.size(); ++l) {
-        for (Sample& x : *legs[l]) x.server = rank[x.server];
-        group_by_server(*legs[l], servers.size(), &servers.legs_[l].start, &servers.legs_[l].values);
-    }
+    for (std::size_t l = 0; l < legs.size(); ++l)
+        group_by_server(*legs[l], rank, &servers.legs_[l].start, &servers.legs_[l].values);
     return r;
 }
 

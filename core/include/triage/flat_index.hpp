@@ -125,24 +125,37 @@ private:
     std::size_t size_ = 0;
 };
 
-// Addresses stored once each and known by a 4-byte index.
-class AddressTable {
+// Keys stored once each and known by a 4-byte index (0, 1, ... in the order
+// first met), found through a FlatIndex: 4-byte slots beside the keys.
+template <typename Key, typename Hash>
+class KeyTable {
 public:
-    std::uint32_t intern(const IpAddress& a) {
-        const std::size_t h = a.hash();
-        std::uint32_t i = index_.find(h, [&](std::uint32_t k) { return addresses_[k] == a; });
-        if (i == FlatIndex::kNone) {
-            i = static_cast<std::uint32_t>(addresses_.size());
-            addresses_.push_back(a);
-            index_.insert(h, i, [this](std::uint32_t k) { return addresses_[k].hash(); });
+    static constexpr std::uint32_t kNone = FlatIndex::kNone;
+    // The key's index, or kNone when it is not stored.
+    std::uint32_t find(const Key& key) const { return find(key, Hash{}(key)); }
+    // The key's index, the key stored first if need be.
+    std::uint32_t intern(const Key& key) {
+        const std::size_t h = Hash{}(key);
+        std::uint32_t i = find(key, h);
+        if (i == kNone) {
+            i = static_cast<std::uint32_t>(keys_.size());
+            keys_.push_back(key);
+            index_.insert(h, i, [this](std::uint32_t k) { return Hash{}(keys_[k]); });
         }
         return i;
     }
-    const IpAddress& operator[](std::uint32_t i) const { return addresses_[i]; }
+    const Key& operator[](std::uint32_t i) const { return keys_[i]; }
+    std::size_t size() const { return keys_.size(); }
 
 private:
-    Records<IpAddress> addresses_;
+    std::uint32_t find(const Key& key, std::size_t h) const {
+        return index_.find(h, [&](std::uint32_t k) { return keys_[k] == key; });
+    }
+    Records<Key> keys_;
     FlatIndex index_;
 };
+
+// Addresses stored once each and known by a 4-byte index.
+using AddressTable = KeyTable<IpAddress, IpAddressHash>;
 
 }  // namespace triage
