@@ -67,7 +67,10 @@ public:
         return added;
     }
 
-    struct Entry;
+    struct Entry {
+        std::uint32_t next, key;
+        std::array<std::uint32_t, N> count;
+    };
     // An entry's place in the store, stable for the store's life (entries
     // live in fixed blocks): a caller that adds to one entry frame after frame
     // keeps it and skips the lookup of its block.
@@ -112,11 +115,6 @@ public:
         for (std::uint32_t i = head; i != kNone; i = entries_[i].next) f(i);
     }
     std::size_t size() const { return entries_.size(); }
-
-    struct Entry {
-        std::uint32_t next, key;
-        std::array<std::uint32_t, N> count;
-    };
 
 private:
     static constexpr std::uint32_t kWide = UINT32_MAX;  // count[0]: the counts are in wide_[count[1]]
