@@ -180,21 +180,31 @@ std::vector<const Destination*> EgressTracker::destinations() const {
 
 std::vector<SourceVolume> EgressTracker::sources(const Destination& d) const {
     std::vector<SourceVolume> out;
-    sources_.for_each(d.sources_, [&](std::uint32_t e) {
-        out.push_back(SourceVolume{hosts_[sources_.key(e)], source(e)});
-    });
-    std::sort(out.begin(), out.end(),
-              [](const SourceVolume& a, const SourceVolume& b) { return a.address < b.address; });
+    sources(d, &out);
     return out;
+}
+
+void EgressTracker::sources(const Destination& d, std::vector<SourceVolume>* out) const {
+    out->clear();
+    sources_.for_each(d.sources_, [&](std::uint32_t e) {
+        out->push_back(SourceVolume{hosts_[sources_.key(e)], source(e)});
+    });
+    std::sort(out->begin(), out->end(),
+              [](const SourceVolume& a, const SourceVolume& b) { return a.address < b.address; });
 }
 
 std::vector<PortVolume> EgressTracker::ports(const Destination& d) const {
     std::vector<PortVolume> out;
-    ports_.for_each(d.ports_, [&](std::uint32_t e) { out.push_back(port(e)); });
-    std::sort(out.begin(), out.end(), [](const PortVolume& a, const PortVolume& b) {
+    ports(d, &out);
+    return out;
+}
+
+void EgressTracker::ports(const Destination& d, std::vector<PortVolume>* out) const {
+    out->clear();
+    ports_.for_each(d.ports_, [&](std::uint32_t e) { out->push_back(port(e)); });
+    std::sort(out->begin(), out->end(), [](const PortVolume& a, const PortVolume& b) {
         return port_key(a.transport, a.port) < port_key(b.transport, b.port);
     });
-    return out;
 }
 
 namespace {
@@ -215,12 +225,15 @@ Volume sum_of(const std::vector<SourceVolume>& sources) {
     return v;
 }
 
-std::vector<PortVolume> top_ports(std::vector<PortVolume> ports, std::size_t max, std::size_t* omitted) {
-    std::stable_sort(ports.begin(), ports.end(),
-                     [](const PortVolume& a, const PortVolume& b) { return a.frame_bytes > b.frame_bytes; });
-    *omitted = max && ports.size() > max ? ports.size() - max : 0;
-    if (*omitted) ports.resize(max);
-    return ports;
+// The `max` ports with the most frame bytes (ties: in transport, port
+// order), in that order; how many more there were in `omitted`.
+void top_ports(std::vector<PortVolume>* ports, std::size_t max, std::size_t* omitted) {
+    std::sort(ports->begin(), ports->end(), [](const PortVolume& a, const PortVolume& b) {
+        if (a.frame_bytes != b.frame_bytes) return a.frame_bytes > b.frame_bytes;
+        return port_key(a.transport, a.port) < port_key(b.transport, b.port);
+    });
+    *omitted = max && ports->size() > max ? ports->size() - max : 0;
+    if (*omitted) ports->resize(max);
 }
 
 }  // namespace
@@ -278,6 +291,9 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
     }
     w.end_object();
     w.key("destinations").begin_array();
+    // Reused from one destination to the next: no allocation per destination.
+    std::vector<SourceVolume> srcs;
+    std::vector<PortVolume> ports;
     for (const Destination* d : t.destinations()) {
         w.begin_object();
         w.field("address", d->address);
@@ -288,7 +304,7 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
         else
             w.value(name);
         w.plain_field("scope", scope_name(d->direction));
-        std::vector<SourceVolume> srcs = t.sources(*d);
+        t.sources(*d, &srcs);
         const Volume dv = sum_of(srcs);
         volume_fields(w, dv);
         w.key("share").raw_number(
@@ -302,8 +318,10 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
         }
         w.key("first_time").epoch_us(d->first_time());
         w.key("last_time").epoch_us(d->last_time());
-        std::stable_sort(srcs.begin(), srcs.end(), [](const SourceVolume& a, const SourceVolume& b) {
-            return a.volume.frame_bytes > b.volume.frame_bytes;
+        // Most frame bytes first; ties in address order (the addresses differ).
+        std::sort(srcs.begin(), srcs.end(), [](const SourceVolume& a, const SourceVolume& b) {
+            if (a.volume.frame_bytes != b.volume.frame_bytes) return a.volume.frame_bytes > b.volume.frame_bytes;
+            return a.address < b.address;
         });
         w.key("sources").begin_array();
         for (const SourceVolume& src : srcs) {  // one line each, built at once
@@ -318,7 +336,9 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
         w.end_array();
         std::size_t omitted = 0;
         w.key("ports").begin_array();
-        for (const PortVolume& p : top_ports(t.ports(*d), cfg.max_ports, &omitted)) {
+        t.ports(*d, &ports);
+        top_ports(&ports, cfg.max_ports, &omitted);
+        for (const PortVolume& p : ports) {
             JsonLine l;
             l.lit("{\"transport\":").plain(transport_name(p.transport));
             l.lit(",\"port\":").u64(p.port);

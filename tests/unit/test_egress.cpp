@@ -74,6 +74,33 @@ TEST(Egress, PortsAreCapped) {
     EXPECT_NE(j.find(R"("ports_omitted":10)"), std::string::npos);
 }
 
+// The JSON lists a destination's sources and ports by frame bytes, most
+// first, and equal ones in address / (transport, port) order, whatever order
+// the frames came in; the ports past max_ports are the smallest.
+TEST(Egress, JsonListsByBytesThenKey) {
+    EgressConfig cfg = EgressConfig::defaults();
+    cfg.max_ports = 3;
+    EgressTracker t(cfg);
+    t.add(frame("10.0.0.9", "8.8.8.8", 100, 53));
+    t.add(frame("10.0.0.7", "8.8.8.8", 100, 25));
+    t.add(frame("10.0.0.8", "8.8.8.8", 300, 80));
+    t.add(frame("10.0.0.9", "8.8.8.8", 100, 22));  // 10.0.0.9: 200 bytes
+    t.add(frame("10.0.0.6", "8.8.8.8", 100, 22));
+    const std::string j = egress_json(t, nullptr, 0);
+    const auto at = [&j](const std::string& s) { return j.find(s); };
+    const auto src = [](const char* a) { return std::string(R"({"address":")") + a + '"'; };
+    const auto port = [](int p) { return R"("port":)" + std::to_string(p) + ","; };
+    ASSERT_NE(at(src("10.0.0.7")), std::string::npos) << j;
+    EXPECT_LT(at(src("10.0.0.8")), at(src("10.0.0.9"))) << j;  // 300 bytes before 200
+    EXPECT_LT(at(src("10.0.0.9")), at(src("10.0.0.6"))) << j;  // 200 before 100
+    EXPECT_LT(at(src("10.0.0.6")), at(src("10.0.0.7"))) << j;  // 100 each: by address
+    ASSERT_NE(at(port(80)), std::string::npos) << j;
+    EXPECT_LT(at(port(80)), at(port(22))) << j;  // 300 bytes, then 200
+    EXPECT_LT(at(port(22)), at(port(25))) << j;
+    EXPECT_EQ(at(port(53)), std::string::npos) << j;  // 100 bytes as port 25, after it: omitted
+    EXPECT_NE(at(R"("ports_omitted":1)"), std::string::npos) << j;
+}
+
 TEST(Egress, CsvQuotesNames) {
     EgressTracker t;
     t.add(frame("10.0.0.5", "8.8.8.8", 100));

@@ -132,6 +132,9 @@ public:
     // port order), from its lists, for a report.
     std::vector<SourceVolume> sources(const Destination& d) const;
     std::vector<PortVolume> ports(const Destination& d) const;
+    // The same into `out` (its storage reused: a report of many destinations).
+    void sources(const Destination& d, std::vector<SourceVolume>* out) const;
+    void ports(const Destination& d, std::vector<PortVolume>* out) const;
     const EgressConfig& config() const { return cfg_; }
     const AnomalyLog& anomalies() const { return anomalies_; }
     void clear() { *this = EgressTracker(cfg_); }
