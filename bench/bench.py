@@ -9,7 +9,8 @@ same answers.
 Builds the plugin (build-bench/, RelWithDebInfo: as install.sh builds it), generates the captures once into
 bench/data/ (reused when present), runs the configurations of a capture
 interleaved (round r runs each configuration once, in an order that rotates
-with r) R times, and writes Markdown tables (median, min-max) and the targets,
+with r) R times (up to 4R times when the no-op run takes under 2 s, so that a
+short capture is timed for about as long), and writes Markdown tables (median, min-max) and the targets,
 met or missed and by how much. With --instructions N, it also counts the
 instructions of each configuration over the first N packets of the
 connection-heavy and real captures (valgrind --tool=callgrind: the same count
@@ -39,6 +40,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
 SHARED = ROOT.parent / "shared" / "captures"
 NOBODY = 65534
+SHORT_RUN_S = 2.0  # a capture whose no-op run is shorter gets up to 4x the rounds
 
 
 def sh(*args, **kw):
@@ -259,7 +261,8 @@ def main():
     lines = ["# Triage benchmark", "",
              f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, tshark {version}, the plugin built "
              "as `./install.sh` builds it (RelWithDebInfo: -O2). Each capture's "
-             f"configurations ran interleaved, {a.repeat} rounds (each round runs every configuration once, in "
+             f"configurations ran interleaved, {a.repeat} rounds, more for a capture whose runs take under "
+             f"{SHORT_RUN_S:g} s (each round runs every configuration once, in "
              "an order that rotates from round to round); the table gives the median and, in brackets, the "
              "fastest and slowest run, so the machine's noise is visible. Ratios are medians over the no-op "
              "tap's median on the same capture (the cost of Wireshark's dissection alone), for the wall-clock "
@@ -274,11 +277,19 @@ def main():
         truth = json.loads(truth_file.read_text()) if truth_file.exists() else {}
         configs = [c for c in CONFIGS if c[4] is None or key in c[4]]
         runs = {c[3]: [] for c in configs}
-        for rnd in range(a.repeat):
+        # A capture whose runs are short (the real captures: ~0.5 s) gets more
+        # rounds, up to 4x, so that each configuration is timed for about as
+        # long as on the large captures: a run of half a second moves by
+        # tens of per cent with whatever else the host does.
+        rounds, rnd = a.repeat, 0
+        while rnd < rounds:
             order = configs[rnd % len(configs):] + configs[:rnd % len(configs)]
             for label, args, post, k, _ in order:
                 runs[k].append(r.measure(["-r", str(cap), "-q", *args], post, k.endswith(AGAINST)))
-            print(f"{cname}: round {rnd + 1}/{a.repeat} done", file=sys.stderr)
+            if rnd == 0:
+                rounds = a.repeat * max(1, min(4, int(SHORT_RUN_S / runs["base"][0][0])))
+            rnd += 1
+            print(f"{cname}: round {rnd}/{rounds} done", file=sys.stderr)
         res = {}
         for label, _, _, k, _ in configs:
             secs = [x[0] for x in runs[k]]
@@ -289,6 +300,8 @@ def main():
         base = res["base"]
         desc = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in truth.items() if k != "rtt_ms")
         lines += [f"## {cname}: `{cap.name}`" + (f" ({desc})" if desc else ""), "",
+                  f"{rounds} rounds" + (f" ({rounds // a.repeat}x --repeat: its runs are short)" if rounds > a.repeat
+                                        else "") + ".", "",
                   "| configuration | time (s) | ratio | CPU time (s) | CPU ratio | peak RSS (MiB) | "
                   "RSS over baseline (MiB) |",
                   "|---|---|---|---|---|---|---|"]
