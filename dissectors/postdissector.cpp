@@ -15,12 +15,10 @@ int hf_unwanted = -1, hf_severity = -1, hf_reason = -1, hf_category = -1;
 gint ett_triage = -1;
 expert_field ei_low = EI_INIT, ei_medium = EI_INIT, ei_high = EI_INIT, ei_critical = EI_INIT;
 
-// Tap and protocol ids of the dissectors whose public tap data we read;
-// looked up at handoff (they register before any plugin's handoff).
+// Tap ids of the dissectors whose public tap data we read; looked up at
+// handoff (they register before any plugin's handoff).
 struct Ids {
     int ip_tap = -1, ipv6_tap = -1, tcp_tap = -1, udp_tap = -1, rpc_tap = -1, expert_tap = -1;
-    int proto_ip = -1, proto_ipv6 = -1, proto_http = -1, proto_icmp = -1, proto_icmpv6 = -1;
-    int proto_tcp = -1, proto_udp = -1, proto_udplite = -1, proto_rpc = -1;
 };
 Ids g_ids;
 
@@ -354,25 +352,17 @@ void register_handoff() {
     g_ids.tcp_tap = find_tap_id("tcp");
     g_ids.udp_tap = find_tap_id("udp");
     g_ids.rpc_tap = find_tap_id("rpc");
-    g_ids.proto_ip = proto_get_id_by_filter_name("ip");
-    g_ids.proto_ipv6 = proto_get_id_by_filter_name("ipv6");
-    g_ids.proto_http = proto_get_id_by_filter_name("http");
-    g_ids.proto_icmp = proto_get_id_by_filter_name("icmp");
-    g_ids.proto_icmpv6 = proto_get_id_by_filter_name("icmpv6");
-    g_ids.proto_tcp = proto_get_id_by_filter_name("tcp");
-    g_ids.proto_udp = proto_get_id_by_filter_name("udp");
-    g_ids.proto_udplite = proto_get_id_by_filter_name("udplite");
-    g_ids.proto_rpc = proto_get_id_by_filter_name("rpc");
     g_layers.clear();
-    set_layer(g_ids.proto_ip, Layer::ip4);
-    set_layer(g_ids.proto_ipv6, Layer::ip6);
-    set_layer(g_ids.proto_tcp, Layer::tcp);
-    set_layer(g_ids.proto_udp, Layer::udp);
-    set_layer(g_ids.proto_udplite, Layer::udp);
-    set_layer(g_ids.proto_rpc, Layer::rpc);
-    set_layer(g_ids.proto_icmp, Layer::icmp);
-    set_layer(g_ids.proto_icmpv6, Layer::icmp);
-    set_layer(g_ids.proto_http, Layer::http);
+    const auto layer = [](const char* filter_name, Layer l) { set_layer(proto_get_id_by_filter_name(filter_name), l); };
+    layer("ip", Layer::ip4);
+    layer("ipv6", Layer::ip6);
+    layer("tcp", Layer::tcp);
+    layer("udp", Layer::udp);
+    layer("udplite", Layer::udp);
+    layer("rpc", Layer::rpc);
+    layer("icmp", Layer::icmp);
+    layer("icmpv6", Layer::icmp);
+    layer("http", Layer::http);
     set_layer(prefs::proto_id(), Layer::self);
     dissector_handle_t h = create_dissector_handle(ws::guard<dissect>, prefs::proto_id());
     register_postdissector(h);
