@@ -160,21 +160,32 @@ PortVolume EgressTracker::port(std::uint32_t entry) const {
 }
 
 std::vector<const Destination*> EgressTracker::destinations() const {
-    // Indices sorted by (bytes, address), each destination's bytes summed
-    // once: 12 bytes per destination beside the records while sorting.
-    std::vector<std::uint64_t> bytes(dests_.size());
-    std::vector<std::uint32_t> order(dests_.size());
+    // Sorted by (bytes, address) as 16-byte ranks built once per destination
+    // (its bytes summed once, the start of its address as an integer that
+    // sorts as the address does): most comparisons read only two ranks, and
+    // the destinations' records only on a tie of both.
+    struct Rank {
+        std::uint64_t bytes;
+        std::uint32_t prefix;  // family, then the address's first three bytes
+        std::uint32_t index;
+    };
+    std::vector<Rank> ranks(dests_.size());
     for (std::uint32_t i = 0; i < dests_.size(); ++i) {
-        order[i] = i;
-        sources_.for_each(dests_[i].sources_, [&](std::uint32_t e) { bytes[i] += sources_.count(e, 1); });
+        Rank& r = ranks[i];
+        r.bytes = 0;
+        sources_.for_each(dests_[i].sources_, [&](std::uint32_t e) { r.bytes += sources_.count(e, 1); });
+        const IpAddress::SortKey k = dests_[i].address.sort_key();
+        r.prefix = std::uint32_t{k.family} << 24 | static_cast<std::uint32_t>(k.high >> 40);
+        r.index = i;
     }
-    std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
-        return bytes[a] != bytes[b] ? bytes[a] > bytes[b] : dests_[a].address < dests_[b].address;
+    std::sort(ranks.begin(), ranks.end(), [this](const Rank& a, const Rank& b) {
+        if (a.bytes != b.bytes) return a.bytes > b.bytes;
+        if (a.prefix != b.prefix) return a.prefix < b.prefix;
+        return dests_[a.index].address < dests_[b.index].address;
     });
-    std::vector<std::uint64_t>().swap(bytes);
     std::vector<const Destination*> out;
-    out.reserve(order.size());
-    for (std::uint32_t i : order) out.push_back(&dests_[i]);
+    out.reserve(ranks.size());
+    for (const Rank& r : ranks) out.push_back(&dests_[r.index]);
     return out;
 }
 

@@ -25,16 +25,58 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
     return std::nullopt;
 }
 
-char* IpAddress::write(char* buf) const {
-    if (is_v4()) {
-        // Dotted quad by hand: report writers format one per connection.
-        char* p = buf;
-        for (int i = 0; i < 4; ++i) {
-            if (i) *p++ = '.';
-            p = std::to_chars(p, p + 3, bytes_[i]).ptr;
+namespace {
+// Each octet's decimal text (up to three digits, then its length), built at
+// compile time: a dotted quad is four 4-byte copies, not four conversions.
+struct Octets {
+    char text[256][4];
+    constexpr Octets() : text() {
+        for (int v = 0; v < 256; ++v) {
+            int n = 0;
+            if (v >= 100) text[v][n++] = static_cast<char>('0' + v / 100);
+            if (v >= 10) text[v][n++] = static_cast<char>('0' + v / 10 % 10);
+            text[v][n++] = static_cast<char>('0' + v % 10);
+            text[v][3] = static_cast<char>(n);
         }
-        return p;
     }
+};
+constexpr Octets kOctets;
+
+// A 16-bit group in hex without leading zeros: two pairs of digits, then the
+// significant ones.
+constexpr char kHexPairs[] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
+char* write_group(char* p, std::uint16_t w) {
+    char digits[4];
+    std::memcpy(digits, kHexPairs + 2 * (w >> 8), 2);
+    std::memcpy(digits + 2, kHexPairs + 2 * (w & 0xff), 2);
+    const int n = w >= 0x1000 ? 4 : w >= 0x100 ? 3 : w >= 0x10 ? 2 : 1;
+    for (int k = 4 - n; k < 4; ++k) *p++ = digits[k];
+    return p;
+}
+
+// A dotted quad of bytes[0..3]; writes up to 16 bytes (one past the text).
+char* write_quad(char* p, const std::uint8_t* bytes) {
+    for (int i = 0; i < 4; ++i) {
+        const char* o = kOctets.text[bytes[i]];
+        std::memcpy(p, o, 4);  // the digits, then a length byte the next write covers
+        p += o[3];
+        *p++ = '.';
+    }
+    return p - 1;
+}
+}  // namespace
+
+char* IpAddress::write(char* buf) const {
+    if (is_v4()) return write_quad(buf, bytes_.data());
     if (!is_v6()) return buf;
     // RFC 5952 text, exactly as glibc's inet_ntop writes it (the longest run
     // of two or more zero groups, the first of equals, becomes "::"; an
@@ -52,7 +94,6 @@ char* IpAddress::write(char* buf) const {
         }
     }
     if (best_len < 2) best = -1;
-    static constexpr char kHex[] = "0123456789abcdef";
     char* p = buf;
     for (int i = 0; i < 8; ++i) {
         if (best >= 0 && i >= best && i < best + best_len) {
@@ -60,20 +101,9 @@ char* IpAddress::write(char* buf) const {
             continue;
         }
         if (i) *p++ = ':';
-        if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff))) {
-            for (int j = 12; j < 16; ++j) {
-                if (j > 12) *p++ = '.';
-                p = std::to_chars(p, p + 3, bytes_[j]).ptr;
-            }
-            return p;
-        }
-        bool lead = true;
-        for (int shift = 12; shift >= 0; shift -= 4) {
-            const int nibble = (w[i] >> shift) & 15;
-            if (lead && nibble == 0 && shift) continue;
-            lead = false;
-            *p++ = kHex[nibble];
-        }
+        if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)))
+            return write_quad(p, bytes_.data() + 12);
+        p = write_group(p, w[i]);
     }
     if (best >= 0 && best + best_len == 8) *p++ = ':';
     return p;

@@ -284,3 +284,30 @@ TEST(FlatIndex, FindsEveryRecordWhateverItsIndexOrHash) {
     EXPECT_EQ(index.size(), 5000u);
     EXPECT_EQ(lookup(Rec{1, 7}), FlatIndex::kNone);  // a key never added, on the crowded hash
 }
+
+// Destinations come most frame bytes first, ties in address order (IPv4
+// before IPv6, then byte by byte): checked against a plain sort of the
+// expected (bytes, address) pairs, with many ties that share their first
+// bytes, so that the order is decided past the first three.
+TEST(Egress, DestinationsByBytesThenAddress) {
+    EgressTracker t;
+    std::vector<std::pair<std::uint64_t, IpAddress>> expected;
+    const char* const addresses[] = {"203.0.113.9",    "203.0.113.10", "203.0.113.1",   "203.0.114.1",
+                                     "198.51.100.7",   "2001:db8::2",  "2001:db8::1",   "2001:db9::1",
+                                     "2001:db8:0:1::", "9.9.9.9",      "203.0.112.255", "2001:db8::1:0"};
+    std::uint32_t i = 0;
+    for (const char* a : addresses) {
+        const std::uint32_t len = 100 + 100 * (i++ % 3);  // three sizes: ties in each
+        t.add(frame("10.0.0.5", a, len));
+        expected.emplace_back(len, *IpAddress::parse(a));
+    }
+    std::sort(expected.begin(), expected.end(), [](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
+    const auto d = t.destinations();
+    ASSERT_EQ(d.size(), expected.size());
+    for (std::size_t k = 0; k < d.size(); ++k) {
+        EXPECT_EQ(d[k]->address.to_string(), expected[k].second.to_string()) << k;
+        EXPECT_EQ(t.volume(*d[k]).frame_bytes, expected[k].first) << k;
+    }
+}

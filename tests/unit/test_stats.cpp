@@ -41,6 +41,43 @@ TEST(Summarize, SortsAndAverages) {
     EXPECT_DOUBLE_EQ(s.mean, 50500.0);
 }
 
+// Percentiles of every size up to 1 000 against the definition, by search:
+// the smallest sample that at least p % of the samples are at or below.
+TEST(Summarize, PercentilesByDefinitionForEverySize) {
+    for (std::size_t n = 1; n <= 1000; ++n) {
+        std::vector<Nanos> v;
+        for (std::size_t i = 0; i < n; ++i) v.push_back(static_cast<Nanos>(i + 1) * 10);
+        const Summary s = summarize_sorted(v);
+        const auto by_definition = [&](unsigned p) {
+            for (std::size_t k = 0; k < n; ++k)
+                if ((k + 1) * 100 >= p * n) return v[k];  // (k+1)/n >= p/100, in integers
+            return v.back();
+        };
+        ASSERT_EQ(s.p50, by_definition(50)) << n;
+        ASSERT_EQ(s.p90, by_definition(90)) << n;
+        ASSERT_EQ(s.p95, by_definition(95)) << n;
+        ASSERT_EQ(s.p99, by_definition(99)) << n;
+        ASSERT_EQ(s.p90, nearest_rank(v, 90)) << n;
+    }
+}
+
+// A sum past 64 bits: the mean is still exact (the summary falls back to a
+// 128-bit sum), half to even as triage-merge rounds it.
+TEST(Summarize, MeanOfSamplesWhoseSumOverflows64Bits) {
+    const Nanos big = INT64_MAX / 2 + 1;  // 2^62
+    std::vector<Nanos> v{big, big, big, big + 2};
+    const Summary s = summarize_sorted(v);
+    EXPECT_EQ(s.mean_ns, big + 0) << "(4 * 2^62 + 2) / 4 = 2^62 + 0.5: half to even, down";
+    std::vector<Nanos> w{big + 1, big + 1, big + 1, big + 2};
+    EXPECT_EQ(summarize_sorted(w).mean_ns, big + 1) << "2^62 + 1.25: rounds to nearest";
+    std::vector<Nanos> neg{-big - 2, -big, -big, -big};
+    EXPECT_EQ(summarize_sorted(neg).mean_ns, -big) << "-(2^62 + 0.5): half to even";
+    std::vector<Nanos> odd{3, 4};
+    EXPECT_EQ(summarize_sorted(odd).mean_ns, 4) << "3.5: half to even, up";
+    std::vector<Nanos> even{4, 5};
+    EXPECT_EQ(summarize_sorted(even).mean_ns, 4) << "4.5: half to even, down";
+}
+
 TEST(LogHistogram, BucketsAreUpperInclusive) {
     LogHistogram h;
     EXPECT_EQ(h.upper(0), 100'000);

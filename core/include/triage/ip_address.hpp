@@ -40,7 +40,8 @@ public:
     const std::uint8_t* bytes() const { return bytes_.data(); }
 
     std::string to_string() const;
-    // The same text into `buf` (at least kTextChars), returning the end.
+    // The same text into `buf` (at least kTextChars), returning the end; the
+    // bytes of `buf` past the end may be overwritten.
     static constexpr std::size_t kTextChars = 48;
     char* write(char* buf) const;
 
