@@ -311,3 +311,45 @@ TEST(Egress, DestinationsByBytesThenAddress) {
         EXPECT_EQ(t.volume(*d[k]).frame_bytes, expected[k].first) << k;
     }
 }
+
+// A destination's object exactly, in both layouts (indented as tshark writes
+// it, and compact), with a name that needs escaping and a price.
+TEST(Egress, DestinationObjectText) {
+    EgressConfig cfg = EgressConfig::defaults();
+    cfg.price_per_gb = 0.09;
+    EgressTracker t(cfg);
+    t.add(frame("10.0.0.5", "8.8.8.8", 1014));
+    const auto names = [](const IpAddress&) { return std::string("dns \"google\""); };
+    const std::string indented = egress_json(t, names, 2);
+    const char* const want_indented = R"(
+    {
+      "address": "8.8.8.8",
+      "name": "dns \"google\"",
+      "scope": "external",
+      "frames": 1,
+      "frame_bytes": 1014,
+      "ip_bytes": 1000,
+      "payload_bytes": 960,
+      "share": 1.000000,
+      "estimated_cost": 0.000000,
+      "first_time": 0.000000,
+      "last_time": 0.000000,
+      "sources": [
+        {"address":"10.0.0.5","frames":1,"frame_bytes":1014,"ip_bytes":1000,"payload_bytes":960}
+      ],
+      "ports": [
+        {"transport":"tcp","port":443,"frames":1,"frame_bytes":1014}
+      ],
+      "ports_omitted": 0
+    }
+)";
+    EXPECT_NE(indented.find(want_indented), std::string::npos) << indented;
+    const std::string compact = egress_json(t, names, 0);
+    const char* const want_compact =
+        R"({"address":"8.8.8.8","name":"dns \"google\"","scope":"external","frames":1,"frame_bytes":1014,)"
+        R"("ip_bytes":1000,"payload_bytes":960,"share":1.000000,"estimated_cost":0.000000,"first_time":0.000000,)"
+        R"("last_time":0.000000,"sources":[{"address":"10.0.0.5","frames":1,"frame_bytes":1014,"ip_bytes":1000,)"
+        R"("payload_bytes":960}],"ports":[{"transport":"tcp","port":443,"frames":1,"frame_bytes":1014}],)"
+        R"("ports_omitted":0})";
+    EXPECT_NE(compact.find(want_compact), std::string::npos) << compact;
+}
