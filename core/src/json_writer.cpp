@@ -178,15 +178,40 @@ JsonWriter& JsonWriter::raw_number(std::string_view digits) {
 }
 
 JsonLine& JsonLine::summary_ms(const Summary& s) {
-    const bool any = s.count > 0;
     lit("{\"count\":").u64(s.count);
-    lit(",\"min\":").ms_or_null(any, s.min);
-    lit(",\"mean\":").ms_or_null(any, s.mean_ns);
-    lit(",\"p50\":").ms_or_null(any, s.p50);
-    lit(",\"p90\":").ms_or_null(any, s.p90);
-    lit(",\"p95\":").ms_or_null(any, s.p95);
-    lit(",\"p99\":").ms_or_null(any, s.p99);
-    lit(",\"max\":").ms_or_null(any, s.max);
+    if (s.count == 0)
+        return lit(",\"min\":null,\"mean\":null,\"p50\":null,\"p90\":null,\"p95\":null,\"p99\":null,\"max\":null}");
+    // A value equal to the one before is copied from its text: a summary of
+    // one sample (most servers') holds one value seven times, and the upper
+    // percentiles of a few samples are the maximum.
+    const char* last = nullptr;
+    std::size_t last_size = 0;
+    Nanos last_value = 0;
+    const auto value = [&](Nanos v) {
+        if (last && v == last_value) {
+            std::memcpy(p_, last, last_size);
+            p_ += last_size;
+            return;
+        }
+        last = p_;
+        ms(v);
+        last_size = static_cast<std::size_t>(p_ - last);
+        last_value = v;
+    };
+    lit(",\"min\":");
+    value(s.min);
+    lit(",\"mean\":");
+    value(s.mean_ns);
+    lit(",\"p50\":");
+    value(s.p50);
+    lit(",\"p90\":");
+    value(s.p90);
+    lit(",\"p95\":");
+    value(s.p95);
+    lit(",\"p99\":");
+    value(s.p99);
+    lit(",\"max\":");
+    value(s.max);
     return lit("}");
 }
 

@@ -274,6 +274,16 @@ void CompiledPolicy::match(const int* layers, std::size_t n, std::uint8_t transp
     const auto hit = [hits](std::uint32_t rule) {
         if (std::find(hits->begin(), hits->end(), rule) == hits->end()) hits->push_back(rule);
     };
+    if (policy_.mode == PolicyMode::deny && policy_.port_rules.empty()) {
+        // A deny-list without port rules (the default) looks at each
+        // protocol's rule only: which layers are application protocols
+        // matters to the allow-list and the port rules alone.
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto uid = static_cast<std::size_t>(layers[i]);  // a negative id: past the end
+            if (uid < by_id_.size() && by_id_[uid].rule >= 0) hit(static_cast<std::uint32_t>(by_id_[uid].rule));
+        }
+        return;
+    }
     bool above_transport = false, app_seen = false;
     for (std::size_t i = 0; i < n; ++i) {
         const int id = layers[i];

@@ -454,3 +454,52 @@ TEST(Handshake, JsonIsStreamedInChunks) {
     EXPECT_LE(*std::max_element(chunks.begin(), chunks.end()), std::size_t{70'000});
     EXPECT_EQ(all, handshake_json(f.t));  // the string form: the same text
 }
+
+// Servers with as many connections come in address order (IPv4 before IPv6,
+// byte by byte, past the first three bytes), then port order: checked
+// against a plain sort of the expected (connections, address, port).
+TEST(Handshake, ServersOfEqualCountsInAddressThenPortOrder) {
+    HandshakeTracker t;
+    std::uint32_t frame = 0, stream = 0;
+    struct Want {
+        std::uint32_t connections;
+        IpAddress address;
+        std::uint16_t port;
+    };
+    std::vector<Want> want;
+    const struct {
+        const char* address;
+        std::uint16_t port;
+        std::uint32_t connections;
+    } servers[] = {{"203.0.113.9", 443, 2},  {"203.0.113.10", 22, 2}, {"203.0.112.1", 443, 1},  {"2001:db8::2", 22, 2},
+                   {"2001:db8::1", 443, 2},  {"9.9.9.9", 22, 1},      {"2001:db8:1::", 443, 2}, {"203.0.113.9", 22, 2},
+                   {"198.51.100.7", 443, 1}, {"2001:db8::1", 22, 2}};
+    for (const auto& server : servers) {
+        for (std::uint32_t k = 0; k < server.connections; ++k) {
+            TcpSegment s;
+            s.stream = stream++;
+            s.src = C;
+            s.dst = *IpAddress::parse(server.address);
+            s.sport = static_cast<std::uint16_t>(40000 + s.stream);
+            s.dport = server.port;
+            s.flags = syn;
+            s.seq = 100;
+            s.frame = ++frame;
+            s.time = frame * MS;
+            t.add(s);
+        }
+        want.push_back({server.connections, *IpAddress::parse(server.address), server.port});
+    }
+    std::sort(want.begin(), want.end(), [](const Want& a, const Want& b) {
+        if (a.connections != b.connections) return a.connections > b.connections;
+        if (!(a.address == b.address)) return a.address < b.address;
+        return a.port < b.port;
+    });
+    const HandshakeReport r = t.report();
+    ASSERT_EQ(r.servers.size(), want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        EXPECT_EQ(r.servers[i].key.address.to_string(), want[i].address.to_string()) << i;
+        EXPECT_EQ(r.servers[i].key.port, want[i].port) << i;
+        EXPECT_EQ(r.servers[i].connections, want[i].connections) << i;
+    }
+}

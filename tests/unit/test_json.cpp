@@ -47,6 +47,37 @@ TEST(JsonWriter, OneLineSummaryIsTheWritersText) {
     EXPECT_EQ(line.str(), "[\n  " + generic.str().substr(1, generic.str().size() - 2) + "\n]");
 }
 
+// JsonLine copies a value equal to the one before it: the text is the
+// writer's own, for summaries of no sample, one sample, and values that
+// repeat, alternate and go negative.
+TEST(JsonWriter, OneLineSummaryOfRepeatedValues) {
+    const auto both = [](const Summary& s) {
+        JsonWriter generic(0);
+        generic.begin_array().begin_object().summary_ms("s", s).end_object().end_array();
+        JsonWriter line(0);
+        line.set_compact_depth(1);
+        line.begin_array().begin_object().summary_ms("s", s).end_object().end_array();
+        EXPECT_EQ(line.str(), generic.str());
+        return generic.str();
+    };
+    Summary one;
+    one.count = 1;
+    one.min = one.mean_ns = one.p50 = one.p90 = one.p95 = one.p99 = one.max = 1'500'000;
+    EXPECT_EQ(both(one), R"([{"s":{"count":1,"min":1.500000,"mean":1.500000,"p50":1.500000,"p90":1.500000,)"
+                         R"("p95":1.500000,"p99":1.500000,"max":1.500000}}])");
+    Summary alternating;
+    alternating.count = 4;
+    alternating.min = -7;
+    alternating.mean_ns = 20'000'000;
+    alternating.p50 = -7;
+    alternating.p90 = alternating.p95 = 20'000'000;
+    alternating.p99 = -7;
+    alternating.max = 123'456'789'012;
+    EXPECT_EQ(both(alternating), R"([{"s":{"count":4,"min":-0.000007,"mean":20.000000,"p50":-0.000007,)"
+                                 R"("p90":20.000000,"p95":20.000000,"p99":-0.000007,"max":123456.789012}}])");
+    both(Summary{});
+}
+
 TEST(JsonLine, NumbersAddressesAndNulls) {
     JsonLine l;
     l.lit("{\"a\":").address(*IpAddress::parse("2001:db8::1")).lit(",\"b\":").u64_or_null(false, 7);
