@@ -518,27 +518,20 @@ HandshakeReport HandshakeTracker::report() const {
     // Most connections first; ties in address, then port order. Sorted as
     // indices, then each server's report is built once, in its place, and
     // the samples follow their server.
-    // A rank is 12 bytes: the count, then the start of the address as an
-    // integer that sorts as the address does (its family, then its first
-    // three bytes); the keys are read only on a tie of both.
     struct Rank {
         std::uint32_t connections;
-        std::uint32_t prefix;
+        IpAddress::SortKey address;
+        std::uint16_t port;
         std::uint32_t index;
     };
     std::vector<Rank> ranks;
     ranks.reserve(keys.size());
-    for (std::uint32_t i = 0; i < keys.size(); ++i) {
-        const IpAddress::SortKey k = keys[i].address.sort_key();
-        ranks.push_back(
-            Rank{counts[i].connections, std::uint32_t{k.family} << 24 | static_cast<std::uint32_t>(k.high >> 40), i});
-    }
-    std::sort(ranks.begin(), ranks.end(), [&keys](const Rank& a, const Rank& b) {
+    for (std::uint32_t i = 0; i < keys.size(); ++i)
+        ranks.push_back(Rank{counts[i].connections, keys[i].address.sort_key(), keys[i].port, i});
+    std::sort(ranks.begin(), ranks.end(), [](const Rank& a, const Rank& b) {
         if (a.connections != b.connections) return a.connections > b.connections;
-        if (a.prefix != b.prefix) return a.prefix < b.prefix;
-        const ServerKey &x = keys[a.index], &y = keys[b.index];
-        if (!(x.address == y.address)) return x.address < y.address;
-        return x.port < y.port;
+        if (!(a.address == b.address)) return a.address < b.address;
+        return a.port < b.port;
     });
     ServerReports& servers = r.servers;
     servers.keys_.reserve(keys.size());
