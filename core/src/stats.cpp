@@ -37,11 +37,6 @@ Nanos nearest_rank(const std::vector<Nanos>& sorted, double p) {
     return nearest_rank(sorted.data(), sorted.size(), p);
 }
 
-Summary summarize(std::vector<Nanos>& samples) {
-    std::sort(samples.begin(), samples.end());
-    return summarize_sorted(samples);
-}
-
 Summary summarize_sorted(const std::vector<Nanos>& samples) {
     return summarize_sorted(samples.data(), samples.size());
 }
@@ -51,9 +46,11 @@ namespace {
 // nearest_rank() computes in doubles (its epsilon absorbs their rounding),
 // without the floating-point work (a report takes four for each of every
 // server's three legs, mostly of one or two samples).
+std::size_t nearest_rank_index(std::size_t size, unsigned p) {
+    return std::clamp<std::size_t>((size * p + 99) / 100, 1, size) - 1;
+}
 Nanos nearest_rank_whole(const Nanos* sorted, std::size_t size, unsigned p) {
-    const std::size_t rank = (size * p + 99) / 100;
-    return sorted[std::clamp<std::size_t>(rank, 1, size) - 1];
+    return sorted[nearest_rank_index(size, p)];
 }
 
 template <typename Sum>
@@ -71,12 +68,15 @@ void mean_of(Sum sum, std::size_t size, Summary* s) {
 }
 }  // namespace
 
-Summary summarize_sorted(const Nanos* samples, std::size_t size) {
+namespace {
+// Count, min, max and mean (exact) of samples in any order.
+Summary moments(const Nanos* samples, std::size_t size) {
     Summary s;
     s.count = size;
     if (size == 0) return s;
-    s.min = samples[0];
-    s.max = samples[size - 1];
+    const auto [lo, hi] = std::minmax_element(samples, samples + size);
+    s.min = *lo;
+    s.max = *hi;
     // The exact sum: in 64 bits when it fits (always, for real handshakes),
     // else in 128 (a million samples of 2^62 ns cannot overflow that). The
     // mean is the same either way: a 64-bit sum converts to long double
@@ -91,10 +91,41 @@ Summary summarize_sorted(const Nanos* samples, std::size_t size) {
         for (std::size_t i = 0; i < size; ++i) sum += samples[i];
         mean_of(sum, size, &s);
     }
+    return s;
+}
+}  // namespace
+
+Summary summarize_sorted(const Nanos* samples, std::size_t size) {
+    Summary s = moments(samples, size);
+    if (size == 0) return s;
     s.p50 = nearest_rank_whole(samples, size, 50);
     s.p90 = nearest_rank_whole(samples, size, 90);
     s.p95 = nearest_rank_whole(samples, size, 95);
     s.p99 = nearest_rank_whole(samples, size, 99);
+    return s;
+}
+
+Summary summarize(std::vector<Nanos>& samples) {
+    // The four ranks by selection, each among the samples above the one
+    // before (all of them no smaller than it): linear, where sorting a
+    // whole population (every handshake's RTT) is n log n.
+    Summary s = moments(samples.data(), samples.size());
+    if (samples.empty()) return s;
+    const std::size_t n = samples.size();
+    Nanos* const first = samples.data();
+    std::size_t from = 0;
+    const auto select = [&](unsigned p) {
+        const std::size_t k = nearest_rank_index(n, p);
+        if (k >= from) {
+            std::nth_element(first + from, first + k, first + n);
+            from = k + 1;
+        }
+        return first[k];
+    };
+    s.p50 = select(50);
+    s.p90 = select(90);
+    s.p95 = select(95);
+    s.p99 = select(99);
     return s;
 }
 

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <string>
@@ -76,6 +77,45 @@ TEST(Summarize, MeanOfSamplesWhoseSumOverflows64Bits) {
     EXPECT_EQ(summarize_sorted(odd).mean_ns, 4) << "3.5: half to even, up";
     std::vector<Nanos> even{4, 5};
     EXPECT_EQ(summarize_sorted(even).mean_ns, 4) << "4.5: half to even, down";
+}
+
+// summarize() selects its percentiles without sorting: the same summary as
+// the sorted samples give, for random samples with many repeats, every size
+// up to 500 and a large one.
+TEST(Summarize, SelectionEqualsSorting) {
+    std::uint64_t seed = 99;
+    const auto next = [&seed] {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        return seed >> 33;
+    };
+    for (std::size_t n = 0; n <= 500; n += (n < 40 ? 1 : 7)) {
+        for (int spread : {3, 1000000}) {
+            std::vector<Nanos> v;
+            for (std::size_t i = 0; i < n; ++i) v.push_back(static_cast<Nanos>(next() % spread) - spread / 3);
+            std::vector<Nanos> sorted = v;
+            std::sort(sorted.begin(), sorted.end());
+            const Summary want = summarize_sorted(sorted), got = summarize(v);
+            ASSERT_EQ(got.count, want.count) << n;
+            if (n == 0) continue;
+            EXPECT_EQ(got.min, want.min) << n;
+            EXPECT_EQ(got.max, want.max) << n;
+            EXPECT_EQ(got.p50, want.p50) << n;
+            EXPECT_EQ(got.p90, want.p90) << n;
+            EXPECT_EQ(got.p95, want.p95) << n;
+            EXPECT_EQ(got.p99, want.p99) << n;
+            EXPECT_EQ(got.mean_ns, want.mean_ns) << n;
+            EXPECT_EQ(got.mean, want.mean) << n;
+        }
+    }
+    std::vector<Nanos> big;
+    for (int i = 0; i < 200000; ++i) big.push_back(static_cast<Nanos>(next() % 5000));
+    std::vector<Nanos> sorted = big;
+    std::sort(sorted.begin(), sorted.end());
+    const Summary want = summarize_sorted(sorted), got = summarize(big);
+    EXPECT_EQ(got.p50, want.p50);
+    EXPECT_EQ(got.p90, want.p90);
+    EXPECT_EQ(got.p95, want.p95);
+    EXPECT_EQ(got.p99, want.p99);
 }
 
 TEST(LogHistogram, BucketsAreUpperInclusive) {

@@ -39,7 +39,7 @@ struct Summary {
 
 // Nearest-rank percentile (rank = ceil(p/100 * n)) of sorted samples; p in (0, 100].
 Nanos nearest_rank(const std::vector<Nanos>& sorted, double p);
-// Summary of the samples (sorted in place).
+// Summary of the samples (reordered in place, not sorted).
 Summary summarize(std::vector<Nanos>& samples);
 // The same of samples already sorted.
 Summary summarize_sorted(const std::vector<Nanos>& sorted);
