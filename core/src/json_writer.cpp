@@ -27,11 +27,29 @@ void JsonWriter::before_value_slow() {
         after_key_ = false;
         return;
     }
-    if (!first_.empty()) {
-        if (!first_.back().first) put(',');
-        first_.back().first = false;
-        newline();
+    if (first_.empty()) return;
+    Level& level = first_.back();
+    const std::size_t comma = level.first ? 0 : 1;
+    level.first = false;
+    if (indent_ <= 0 || level.compact) {
+        if (comma) put(',');
+        return;
     }
+    // The comma, the newline and the indentation at once (a report writes a
+    // line per connection, server, source and port).
+    const std::size_t spaces = first_.size() * static_cast<std::size_t>(indent_);
+    const std::size_t n = comma + 1 + spaces;
+    if (cap_ - size_ < n + 16) grow(n + 16);
+    char* p = buf_.get() + size_;
+    *p = ',';
+    p[comma] = '\n';
+    if (spaces <= 16) {  // two fixed copies (past the end is free buffer)
+        std::memcpy(p + comma + 1, "        ", 8);
+        std::memcpy(p + comma + 9, "        ", 8);
+    } else {
+        std::memset(p + comma + 1, ' ', spaces);
+    }
+    size_ += n;
 }
 
 void JsonWriter::open(char c) {
