@@ -15,10 +15,24 @@ void JsonWriter::grow(std::size_t n) {
 
 void JsonWriter::newline() {
     if (indent_ <= 0 || (!first_.empty() && first_.back().compact)) return;
-    const std::size_t n = first_.size() * static_cast<std::size_t>(indent_) + 1;
-    if (cap_ - size_ < n) grow(n);
-    buf_[size_] = '\n';
-    std::memset(buf_.get() + size_ + 1, ' ', n - 1);
+    line_break(0);
+}
+
+void JsonWriter::line_break(std::size_t comma) {
+    // At once (a report writes a line per connection, server, source and
+    // port): two fixed 8-byte copies for up to 16 spaces.
+    const std::size_t spaces = first_.size() * static_cast<std::size_t>(indent_);
+    const std::size_t n = comma + 1 + spaces;
+    if (cap_ - size_ < n + 16) grow(n + 16);
+    char* p = buf_.get() + size_;
+    *p = ',';
+    p[comma] = '\n';
+    if (spaces <= 16) {  // past the end is free buffer
+        std::memcpy(p + comma + 1, "        ", 8);
+        std::memcpy(p + comma + 9, "        ", 8);
+    } else {
+        std::memset(p + comma + 1, ' ', spaces);
+    }
     size_ += n;
 }
 
@@ -35,21 +49,7 @@ void JsonWriter::before_value_slow() {
         if (comma) put(',');
         return;
     }
-    // The comma, the newline and the indentation at once (a report writes a
-    // line per connection, server, source and port).
-    const std::size_t spaces = first_.size() * static_cast<std::size_t>(indent_);
-    const std::size_t n = comma + 1 + spaces;
-    if (cap_ - size_ < n + 16) grow(n + 16);
-    char* p = buf_.get() + size_;
-    *p = ',';
-    p[comma] = '\n';
-    if (spaces <= 16) {  // two fixed copies (past the end is free buffer)
-        std::memcpy(p + comma + 1, "        ", 8);
-        std::memcpy(p + comma + 9, "        ", 8);
-    } else {
-        std::memset(p + comma + 1, ' ', spaces);
-    }
-    size_ += n;
+    line_break(comma);
 }
 
 void JsonWriter::open(char c) {
@@ -196,9 +196,8 @@ JsonWriter& JsonWriter::raw_number(std::string_view digits) {
 }
 
 JsonLine& JsonLine::summary_ms(const Summary& s) {
+    const bool any = s.count > 0;
     lit("{\"count\":").u64(s.count);
-    if (s.count == 0)
-        return lit(",\"min\":null,\"mean\":null,\"p50\":null,\"p90\":null,\"p95\":null,\"p99\":null,\"max\":null}");
     // A value equal to the one before is copied from its text: a summary of
     // one sample (most servers') holds one value seven times, and the upper
     // percentiles of a few samples are the maximum.
@@ -206,15 +205,17 @@ JsonLine& JsonLine::summary_ms(const Summary& s) {
     std::size_t last_size = 0;
     Nanos last_value = 0;
     const auto value = [&](Nanos v) {
-        if (last && v == last_value) {
+        if (!any) {
+            null();
+        } else if (last && v == last_value) {
             std::memcpy(p_, last, last_size);
             p_ += last_size;
-            return;
+        } else {
+            last = p_;
+            ms(v);
+            last_size = static_cast<std::size_t>(p_ - last);
+            last_value = v;
         }
-        last = p_;
-        ms(v);
-        last_size = static_cast<std::size_t>(p_ - last);
-        last_value = v;
     };
     lit(",\"min\":");
     value(s.min);

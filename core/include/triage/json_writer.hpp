@@ -252,6 +252,9 @@ private:
     }
     void before_value_slow();
     void newline();
+    // The comma (if `comma` is 1), the newline and the indentation of the
+    // current depth, for a container that is neither compact nor unindented.
+    void line_break(std::size_t comma);
     void open(char c);
     void close(char c);
     struct Level {
