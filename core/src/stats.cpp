@@ -66,17 +66,12 @@ void mean_of(Sum sum, std::size_t size, Summary* s) {
     if (2 * r > n || (2 * r == n && (q & 1))) ++q;
     s->mean_ns = static_cast<Nanos>(q);
 }
-}  // namespace
 
-namespace {
-// Count, min, max and mean (exact) of samples in any order.
-Summary moments(const Nanos* samples, std::size_t size) {
+// Count and mean (exact) of samples in any order.
+Summary count_and_mean(const Nanos* samples, std::size_t size) {
     Summary s;
     s.count = size;
     if (size == 0) return s;
-    const auto [lo, hi] = std::minmax_element(samples, samples + size);
-    s.min = *lo;
-    s.max = *hi;
     // The exact sum: in 64 bits when it fits (always, for real handshakes),
     // else in 128 (a million samples of 2^62 ns cannot overflow that). The
     // mean is the same either way: a 64-bit sum converts to long double
@@ -96,8 +91,10 @@ Summary moments(const Nanos* samples, std::size_t size) {
 }  // namespace
 
 Summary summarize_sorted(const Nanos* samples, std::size_t size) {
-    Summary s = moments(samples, size);
+    Summary s = count_and_mean(samples, size);
     if (size == 0) return s;
+    s.min = samples[0];
+    s.max = samples[size - 1];
     s.p50 = nearest_rank_whole(samples, size, 50);
     s.p90 = nearest_rank_whole(samples, size, 90);
     s.p95 = nearest_rank_whole(samples, size, 95);
@@ -109,10 +106,13 @@ Summary summarize(std::vector<Nanos>& samples) {
     // The four ranks by selection, each among the samples above the one
     // before (all of them no smaller than it): linear, where sorting a
     // whole population (every handshake's RTT) is n log n.
-    Summary s = moments(samples.data(), samples.size());
+    Summary s = count_and_mean(samples.data(), samples.size());
     if (samples.empty()) return s;
     const std::size_t n = samples.size();
     Nanos* const first = samples.data();
+    const auto [lo, hi] = std::minmax_element(first, first + n);
+    s.min = *lo;
+    s.max = *hi;
     std::size_t from = 0;
     const auto select = [&](unsigned p) {
         const std::size_t k = nearest_rank_index(n, p);
