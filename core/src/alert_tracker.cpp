@@ -1,6 +1,7 @@
 #include "triage/alert_tracker.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include "triage/json_writer.hpp"
 
@@ -31,8 +32,8 @@ void AlertTracker::hit(std::uint32_t rule, const FrameInfo& in) {
 
     // One conversation per endpoint pair, oriented as its first frame was.
     const bool fwd = std::tie(f.src, f.sport) < std::tie(f.dst, f.dport);
-    const ConvKey key = fwd ? ConvKey{f.src, f.sport, f.dst, f.dport, f.transport}
-                            : ConvKey{f.dst, f.dport, f.src, f.sport, f.transport};
+    const ConvKey key = fwd ? ConvKey{f.src, f.dst, f.sport, f.dport, f.transport}
+                            : ConvKey{f.dst, f.src, f.dport, f.sport, f.transport};
     auto [it, inserted] = acc.conv_index.emplace(key, a.conversations.size());
     if (inserted) {
         AlertConversation c;

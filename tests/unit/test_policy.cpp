@@ -155,6 +155,48 @@ TEST(AlertTracker, AggregatesPerRuleAndConversation) {
     EXPECT_NE(j.find(R"("protocol":"telnet","category":"cleartext-login","severity":"critical")"), std::string::npos);
 }
 
+// A conversation is its two endpoints and its transport, in either
+// direction: any one of them different is another conversation.
+TEST(AlertTracker, ConversationsDifferInAnyEndpointOrTransport) {
+    CompiledPolicy p;
+    p.compile(Policy{}, resolver());
+    std::vector<std::uint32_t> hits;
+    const int layers[] = {1, 2, 3, 5};
+    p.match(layers, 4, 6, 40000, 23, &hits);
+    ASSERT_FALSE(hits.empty());
+    AlertTracker t;
+    FrameInfo base;
+    base.src = *IpAddress::parse("10.0.0.1");
+    base.dst = *IpAddress::parse("10.0.0.2");
+    base.transport = 6;
+    base.sport = 40000;
+    base.dport = 23;
+    base.frame_len = 100;
+    std::vector<FrameInfo> frames(8, base);
+    frames[1].sport = 40001;                               // another client port
+    frames[7].dport = 2323;                                // another server port
+    frames[2].transport = 17;                              // another transport
+    frames[3].dst = *IpAddress::parse("10.0.0.3");         // another server
+    frames[4].src = *IpAddress::parse("::ffff:10.0.0.1");  // the same bytes as IPv6
+    std::swap(frames[5].sport, frames[5].dport);           // ports swapped, hosts not
+    std::swap(frames[6].src, frames[6].dst);               // the first one, answered
+    std::swap(frames[6].sport, frames[6].dport);
+    std::uint32_t n = 0;
+    for (FrameInfo& f : frames) {
+        f.frame = ++n;
+        f.time = n * 1000;
+        t.hit(hits[0], f);
+    }
+    const auto alerts = t.alerts(p.rules());
+    ASSERT_EQ(alerts.size(), 1u);
+    ASSERT_EQ(alerts[0].conversations.size(), 7u);
+    std::vector<std::uint64_t> frames_of;
+    for (const AlertConversation& c : alerts[0].conversations) frames_of.push_back(c.frames);
+    EXPECT_EQ(frames_of, (std::vector<std::uint64_t>{2, 1, 1, 1, 1, 1, 1})) << "most bytes first";
+    EXPECT_EQ(alerts[0].conversations[0].first_frame, 1u);
+    EXPECT_EQ(alerts[0].conversations[0].src, base.src) << "oriented as its first frame was";
+}
+
 TEST(Policy, EachRuleOncePerFrame) {
     CompiledPolicy p;
     p.compile(Policy{}, resolver());

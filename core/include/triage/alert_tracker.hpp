@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
-#include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "triage/ip_address.hpp"
@@ -55,10 +55,27 @@ public:
 
 private:
     AnomalyLog anomalies_;
-    using ConvKey = std::tuple<IpAddress, std::uint16_t, IpAddress, std::uint16_t, std::uint8_t>;
+    // A conversation's endpoints in a fixed orientation (the lower address
+    // and port first), hashed: a hit looks its conversation up in constant
+    // time, not through a tree of address comparisons.
+    struct ConvKey {
+        IpAddress a, b;
+        std::uint16_t a_port = 0, b_port = 0;
+        std::uint8_t transport = 0;
+        friend bool operator==(const ConvKey& x, const ConvKey& y) {
+            return x.a == y.a && x.b == y.b && x.a_port == y.a_port && x.b_port == y.b_port &&
+                   x.transport == y.transport;
+        }
+    };
+    struct ConvKeyHash {
+        std::size_t operator()(const ConvKey& k) const {
+            const std::uint64_t ports = std::uint64_t{k.a_port} << 24 | std::uint64_t{k.b_port} << 8 | k.transport;
+            return k.a.hash() ^ (k.b.hash() * 0x9E3779B97F4A7C15ull) ^ (ports * 0xC2B2AE3D27D4EB4Full);
+        }
+    };
     struct Acc {
         Alert alert;
-        std::map<ConvKey, std::size_t> conv_index;
+        std::unordered_map<ConvKey, std::size_t, ConvKeyHash> conv_index;
     };
     std::map<std::uint32_t, Acc> by_rule_;
     std::uint32_t last_frame_ = 0;
