@@ -6,7 +6,13 @@ the ground truth beside them (<capture>.truth.json).
   gen_traffic.py mixed OUT.pcap --packets N     connection-heavy: handshakes at known RTTs from local
                                                 hosts to many destinations (IPv4 and IPv6) and from
                                                 external clients to local servers, telnet/FTP
-                                                (unwanted) and DNS (allowed) mixed in
+                                                (unwanted) and DNS (allowed) mixed in; 10 packets a
+                                                connection (the server answers in two segments, each
+                                                acknowledged): ~100 000 handshakes to ~50 000 servers
+                                                and ~30 000 destinations in 1 M packets, the shape the
+                                                performance targets name
+  gen_traffic.py mixed OUT.pcap --dense         the same with 6 packets a connection (request, no
+                                                answer): 1.6 times the connections in as many packets
   gen_traffic.py flood OUT.pcap --syns N        unanswered SYNs from random sources to one server
 """
 
@@ -56,7 +62,7 @@ def dns_query(qid):
     return struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + b"\x07example\x03com\x00" + struct.pack("!HH", 1, 1)
 
 
-def mixed(path, packets, seed=1):
+def mixed(path, packets, dense=False, seed=1):
     rng = random.Random(seed)
     w = Writer(path)
     t = 1_700_000_000 * 10**9
@@ -66,7 +72,7 @@ def mixed(path, packets, seed=1):
     clients4 = [ipaddress.ip_address(f"10.0.{i // 250}.{i % 250 + 1}").packed for i in range(500)]
     clients6 = [ipaddress.ip_address(f"fd00::{i + 1:x}").packed for i in range(100)]
     local_servers = clients4[:50]
-    n_dest = max(10, packets // 30)
+    n_dest = max(10, packets // (30 if dense else 36))
     dests4 = [ipaddress.ip_address(0x0B000000 + rng.randrange(1 << 24)).packed for _ in range(n_dest)]
     dests6 = [ipaddress.ip_address((0x20010DB8 << 96) + rng.randrange(1 << 64)).packed for _ in range(n_dest // 4)]
     port = 32768  # clients use Linux's ephemeral range: no well-known port (X11 is 6000-6063) by chance
@@ -102,8 +108,17 @@ def mixed(path, packets, seed=1):
         w.write(t + leg + 50_000, tcp_frame(c, d, port, dport, isn + 1, sisn + 1, 0x10))
         payload = b"USER anonymous\r\n" if dport == 21 else b"\xff\xfb\x18" if dport == 23 else b"\x17\x03\x03\x00\x10" + b"A" * 16
         w.write(t + leg + 100_000, tcp_frame(c, d, port, dport, isn + 1, sisn + 1, 0x18, payload))
-        w.write(t + 2 * leg + 100_000, tcp_frame(d, c, dport, port, sisn + 1, isn + 1 + len(payload), 0x11))
-        w.write(t + 2 * leg + 150_000, tcp_frame(c, d, port, dport, isn + 1 + len(payload), sisn + 2, 0x11))
+        cseq, sseq = isn + 1 + len(payload), sisn + 1
+        if not dense and not unwanted:
+            # The server's answer: two segments, each acknowledged by the client.
+            for i in range(2):
+                reply = b"\x17\x03\x03\x00\x20" + b"B" * 32
+                w.write(t + 2 * leg + 100_000 + i * 20_000, tcp_frame(d, c, dport, port, sseq, cseq, 0x18, reply))
+                sseq += len(reply)
+                w.write(t + 2 * leg + 110_000 + i * 20_000, tcp_frame(c, d, port, dport, cseq, sseq, 0x10))
+        fin = 2 * leg + (100_000 if dense else 150_000)
+        w.write(t + fin, tcp_frame(d, c, dport, port, sseq, cseq, 0x11))
+        w.write(t + fin + (50_000 if dense else 10_000), tcp_frame(c, d, port, dport, cseq, sseq + 1, 0x11))
         truth["connections"] += 1
         truth["completed"] += 1
         truth["rtt_ms"][str(rtt)] += 1
@@ -141,8 +156,9 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--packets", type=int, default=1_000_000)
     ap.add_argument("--syns", type=int, default=1_000_000)
+    ap.add_argument("--dense", action="store_true", help="mixed: 6 packets a connection, not 10")
     a = ap.parse_args()
-    truth = mixed(a.out, a.packets) if a.kind == "mixed" else flood(a.out, a.syns)
+    truth = mixed(a.out, a.packets, a.dense) if a.kind == "mixed" else flood(a.out, a.syns)
     with open(a.out + ".truth.json", "w") as f:
         json.dump(truth, f, indent=2)
     print(json.dumps(truth))
