@@ -29,6 +29,11 @@ void report_internal_error(const char* what) {
     static int reported = 0;
     if (reported++ < 5) std::fprintf(stderr, "triage: internal error (statistic stopped): %s\n", what);
 }
+
+bool TreeNode::by_name() {
+    static const bool set = g_getenv("TRIAGE_STATS_TREE_BY_NAME") != nullptr;
+    return set;
+}
 }  // namespace triage::ws
 
 namespace {

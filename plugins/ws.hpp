@@ -25,6 +25,7 @@ extern "C" {
 #include <epan/dissectors/packet-ip.h>
 }
 
+#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -81,6 +82,104 @@ public:
     bool made() const { return node_ != nullptr; }
 
 private:
+    stat_node* node_ = nullptr;
+};
+
+// A stats_tree node that a statistic ticks (MN_INCREASE) or averages into
+// (MN_AVERAGE) on many frames. Wireshark's functions find the node by hashing
+// its name on each call (~700 instructions with the burst-rate bookkeeping:
+// the Handshake RTT tree makes ten such calls a handshake). This keeps the
+// node once Wireshark has made it and updates it through the pointer, exactly
+// as stats_tree_manip_node_int/_float do, including the burst rate as
+// update_burst_calc (stats_tree.c, the same code in 4.0, 4.4 and 4.6) keeps
+// it for a frame in the node's last burst bucket or after it: that bucket
+// counted, or a new one appended and the buckets that left the window freed
+// (the first of them reused as the new one, where Wireshark allocates one and
+// frees the other; buckets are g_new0'd and g_free'd, as Wireshark frees
+// them). A frame before the last bucket (time
+// going backwards) goes through Wireshark's function, by name.
+// TRIAGE_STATS_TREE_BY_NAME set in the environment sends every update through
+// Wireshark's functions (the tests compare the two outputs byte for byte).
+class TreeNode {
+public:
+    // tick_stat_node (value 1) and increase_stat_node.
+    void increase(stats_tree* st, const char* name, int parent, bool with_hash, int value = 1) {
+        if (node_ && count_burst(st, value)) {
+            node_->counter += value;
+            return;
+        }
+        stats_tree_manip_node_int(MN_INCREASE, st, name, parent, with_hash, value);
+        keep(st, name, parent);
+    }
+    // avg_stat_node_add_value_float: Wireshark takes the value as a float.
+    void average(stats_tree* st, const char* name, int parent, bool with_hash, float value) {
+        if (node_ && count_burst(st, 1)) {
+            ++node_->counter;
+            node_->total.float_total += value;
+            if (node_->minvalue.float_min > value) node_->minvalue.float_min = value;
+            if (node_->maxvalue.float_max < value) node_->maxvalue.float_max = value;
+            node_->st_flags |= ST_FLG_AVERAGE;
+            return;
+        }
+        stats_tree_manip_node_float(MN_AVERAGE, st, name, parent, with_hash, value);
+        keep(st, name, parent);
+    }
+    // Every update by name, from now on (for the tests; see above).
+    static bool by_name();
+
+private:
+    void keep(stats_tree* st, const char* name, int parent) {
+        if (node_ || by_name()) return;
+        const auto* p = static_cast<const stat_node*>(g_ptr_array_index(st->parents, parent));
+        node_ = static_cast<stat_node*>(g_hash_table_lookup(p->hash ? p->hash : st->names, name));
+    }
+    // update_burst_calc for a frame in or after the node's last bucket;
+    // false (nothing changed) for a frame before it.
+    bool count_burst(const stats_tree* st, int value) {
+        if (!::prefs.st_enable_burstinfo) return true;
+        stat_node& n = *node_;
+        const double bucket = std::floor(st->now / ::prefs.st_burst_resolution);
+        // Wireshark divides the two integer preferences as integers.
+        const double window = ::prefs.st_burst_windowlen / ::prefs.st_burst_resolution;
+        if (bucket > n.bt->bucket_no) {
+            // A new last bucket; the first ones that leave the window are
+            // dropped. The first of those, if any, becomes the new bucket
+            // (Wireshark allocates one and frees the other: the same list).
+            burst_bucket* b = nullptr;
+            if (bucket >= n.bh->bucket_no + window) {
+                b = n.bh;
+                n.bcount -= b->count;
+                n.bh = b == n.bt ? nullptr : b->next;
+                if (n.bh) n.bh->prev = nullptr;
+                if (b == n.bt) n.bt = nullptr;
+            } else {
+                b = g_new0(burst_bucket, 1);
+            }
+            *b = burst_bucket{nullptr, n.bt, value, bucket, st->now};
+            if (n.bt) n.bt->next = b;
+            n.bt = b;
+            if (!n.bh) n.bh = b;
+            n.bcount += value;
+            while (bucket >= n.bh->bucket_no + window) {
+                burst_bucket* old = n.bh;
+                n.bh = old->next;
+                n.bh->prev = nullptr;
+                n.bcount -= old->count;
+                g_free(old);
+            }
+        } else if (bucket == n.bt->bucket_no) {
+            n.bt->count += value;
+            if (n.bt->start_time > st->now) n.bt->start_time = st->now;
+            n.bcount += value;
+        } else {
+            return false;
+        }
+        if (n.bcount > n.max_burst) {
+            n.max_burst = n.bcount;
+            n.burst_time = n.bh->start_time;
+        }
+        return true;
+    }
     stat_node* node_ = nullptr;
 };
 

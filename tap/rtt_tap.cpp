@@ -149,14 +149,21 @@ constexpr const char* kRetries = "SYN retransmissions";
 const LogHistogram kBuckets;  // only its bucket bounds and labels are used
 
 // The node name of the bucket a value falls in (labels formatted once, not per handshake).
-const char* bucket_node(Nanos v) {
-    static const std::vector<std::string> labels = [] {
-        std::vector<std::string> l;
-        for (std::size_t i = 0; i < kBuckets.size(); ++i) l.push_back(kBuckets.label(i));
-        return l;
-    }();
-    return labels[kBuckets.bucket_of(v)].c_str();
-}
+// A histogram's node and its buckets' nodes, ticked through their pointers.
+struct HistogramNodes {
+    ws::TreeNode all;
+    std::vector<ws::TreeNode> buckets = std::vector<ws::TreeNode>(kBuckets.size());
+    void tick(stats_tree* st, const char* name, int id, Nanos v) {
+        static const std::vector<std::string> labels = [] {
+            std::vector<std::string> l;
+            for (std::size_t i = 0; i < kBuckets.size(); ++i) l.push_back(kBuckets.label(i));
+            return l;
+        }();
+        all.increase(st, name, 0, TRUE);
+        const std::size_t b = kBuckets.bucket_of(v);
+        buckets[b].increase(st, labels[b].c_str(), id, FALSE);
+    }
+};
 constexpr const char* kAnomalies = "Anomalies: negative time";
 
 // Wireshark's stats_tree appends a child by walking its siblings, so a node
@@ -192,11 +199,17 @@ struct TreeState {
         int id = 0;
         std::array<gint, kOutcomeCount> count{};
         std::array<ws::TreeCounter, kOutcomeCount> outcome_nodes;
+        ws::TreeNode handshakes, rtt, server_leg;  // its count under "Servers", its averages
     };
     // The outcome nodes under "Handshakes", "TLS ..." and "QUIC ...".
     std::array<ws::TreeCounter, kOutcomeCount> tcp_outcomes;
     std::array<ws::TreeCounter, kTlsOutcomeCount> tls_outcomes;
     std::array<ws::TreeCounter, kQuicOutcomeCount> quic_outcomes;
+    // The nodes ticked or averaged into on every handshake.
+    ws::TreeNode tcp_new, tls_new, quic_new, server_handshakes, retries, anomalies;
+    ws::TreeNode rtt, server_leg, client_leg, tls_server_leg, tls_retried, tls_handshake;
+    ws::TreeNode quic_retried, quic_zero_rtt, quic_rtt, quic_server_leg, quic_client_leg;
+    HistogramNodes histogram_nodes, tls_histogram_nodes, quic_histogram_nodes;
     // Every TCP update looks its server up (most miss: past the first
     // kTreeServers): an open-addressing index over the nodes' keys, where a
     // miss reads one 4-byte slot, not a chain of hash-table nodes.
@@ -274,9 +287,9 @@ TreeState::ServerNode& server_node(stats_tree* st, TreeState& s, const Handshake
 // now only, so only `after` changed then (no node is set for a value that
 // cannot have changed).
 template <typename Update, typename Tracker, std::size_t N>
-void tree_outcomes(stats_tree* st, const char* name, int parent, const Update& up, const Tracker& t,
+void tree_outcomes(stats_tree* st, const char* name, int parent, const Update& up, const Tracker& t, ws::TreeNode& all,
                    std::array<ws::TreeCounter, N>& nodes) {
-    if (up.is_new) tick_stat_node(st, name, 0, TRUE);
+    if (up.is_new) all.increase(st, name, 0, TRUE);
     if (up.before == up.after && !up.is_new) return;
     if (!up.is_new)
         nodes[static_cast<std::size_t>(up.before)].set(st, to_string(up.before), parent, FALSE,
@@ -289,10 +302,10 @@ void tree_tcp(stats_tree* st, TreeState& s, const HandshakeUpdate& up, const Tcp
     if (!up.handshake) return;
     const Handshake& h = *up.handshake;
     TreeState::ServerNode& server = server_node(st, s, h);
-    tree_outcomes(st, kHandshakes, s.handshakes, up, s.t.tcp, s.tcp_outcomes);
+    tree_outcomes(st, kHandshakes, s.handshakes, up, s.t.tcp, s.tcp_new, s.tcp_outcomes);
     if (up.is_new) {
-        tick_stat_node(st, kServers, 0, TRUE);
-        tick_stat_node(st, server.name.c_str(), s.servers, TRUE);
+        s.server_handshakes.increase(st, kServers, 0, TRUE);
+        server.handshakes.increase(st, server.name.c_str(), s.servers, TRUE);
     }
     if (up.before != up.after || up.is_new) {
         const auto b = static_cast<std::size_t>(up.before), a = static_cast<std::size_t>(up.after);
@@ -303,48 +316,45 @@ void tree_tcp(stats_tree* st, TreeState& s, const HandshakeUpdate& up, const Tcp
         server.outcome_nodes[a].set(st, to_string(up.after), server.id, FALSE, server.count[a]);
     }
     if (h.syn_count > 1 && (seg.flags & (tcp_flags::syn | tcp_flags::ack)) == tcp_flags::syn && !up.is_new)
-        tick_stat_node(st, kRetries, 0, FALSE);
+        s.retries.increase(st, kRetries, 0, FALSE);
     if (up.rtt_now_known) {
-        avg_stat_node_add_value_float(st, kRtt, 0, FALSE, ms(h.rtt()));
-        avg_stat_node_add_value_float(st, kServerLeg, 0, FALSE, ms(h.server_leg()));
-        avg_stat_node_add_value_float(st, kClientLeg, 0, FALSE, ms(h.client_leg()));
-        tick_stat_node(st, kHistogram, 0, TRUE);
-        tick_stat_node(st, bucket_node(h.rtt()), s.histogram, FALSE);
-        avg_stat_node_add_value_float(st, kRtt, server.id, FALSE, ms(h.rtt()));
-        avg_stat_node_add_value_float(st, kServerLeg, server.id, FALSE, ms(h.server_leg()));
+        s.rtt.average(st, kRtt, 0, FALSE, ms(h.rtt()));
+        s.server_leg.average(st, kServerLeg, 0, FALSE, ms(h.server_leg()));
+        s.client_leg.average(st, kClientLeg, 0, FALSE, ms(h.client_leg()));
+        s.histogram_nodes.tick(st, kHistogram, s.histogram, h.rtt());
+        server.rtt.average(st, kRtt, server.id, FALSE, ms(h.rtt()));
+        server.server_leg.average(st, kServerLeg, server.id, FALSE, ms(h.server_leg()));
     } else if (h.ack_seen && up.before != up.after && h.negative_time()) {
-        tick_stat_node(st, kAnomalies, 0, FALSE);
+        s.anomalies.increase(st, kAnomalies, 0, FALSE);
     }
 }
 
 void tree_tls(stats_tree* st, TreeState& s, const TlsUpdate& up) {
     if (!up.handshake || up.handshake->context) return;
     const TlsHandshake& h = *up.handshake;
-    tree_outcomes(st, kTls, s.tls, up, s.t.tls, s.tls_outcomes);
+    tree_outcomes(st, kTls, s.tls, up, s.t.tls, s.tls_new, s.tls_outcomes);
     if (h.negative_time()) return;
     if (up.before == TlsOutcome::no_server_hello && h.server_hello_seen) {
-        avg_stat_node_add_value_float(st, kTlsServerLeg, 0, FALSE, ms(h.server_leg()));
-        if (h.retried()) tick_stat_node(st, kTlsRetried, 0, FALSE);
+        s.tls_server_leg.average(st, kTlsServerLeg, 0, FALSE, ms(h.server_leg()));
+        if (h.retried()) s.tls_retried.increase(st, kTlsRetried, 0, FALSE);
     }
     if (up.measured_now) {
-        avg_stat_node_add_value_float(st, kTlsHandshake, 0, FALSE, ms(h.handshake()));
-        tick_stat_node(st, kTlsHistogram, 0, TRUE);
-        tick_stat_node(st, bucket_node(h.handshake()), s.tls_histogram, FALSE);
+        s.tls_handshake.average(st, kTlsHandshake, 0, FALSE, ms(h.handshake()));
+        s.tls_histogram_nodes.tick(st, kTlsHistogram, s.tls_histogram, h.handshake());
     }
 }
 
 void tree_quic(stats_tree* st, TreeState& s, const QuicUpdate& up) {
     if (!up.handshake || up.handshake->context) return;
     const QuicHandshake& h = *up.handshake;
-    tree_outcomes(st, kQuic, s.quic, up, s.t.quic, s.quic_outcomes);
-    if (up.before != up.after && up.after == QuicOutcome::retry) tick_stat_node(st, kQuicRetried, 0, FALSE);
+    tree_outcomes(st, kQuic, s.quic, up, s.t.quic, s.quic_new, s.quic_outcomes);
+    if (up.before != up.after && up.after == QuicOutcome::retry) s.quic_retried.increase(st, kQuicRetried, 0, FALSE);
     if (up.measured_now && !h.negative_time()) {
-        if (h.zero_rtt) tick_stat_node(st, kQuicZeroRtt, 0, FALSE);
-        avg_stat_node_add_value_float(st, kQuicRtt, 0, FALSE, ms(h.rtt()));
-        avg_stat_node_add_value_float(st, kQuicServerLeg, 0, FALSE, ms(h.server_leg()));
-        avg_stat_node_add_value_float(st, kQuicClientLeg, 0, FALSE, ms(h.client_leg()));
-        tick_stat_node(st, kQuicHistogram, 0, TRUE);
-        tick_stat_node(st, bucket_node(h.rtt()), s.quic_histogram, FALSE);
+        if (h.zero_rtt) s.quic_zero_rtt.increase(st, kQuicZeroRtt, 0, FALSE);
+        s.quic_rtt.average(st, kQuicRtt, 0, FALSE, ms(h.rtt()));
+        s.quic_server_leg.average(st, kQuicServerLeg, 0, FALSE, ms(h.server_leg()));
+        s.quic_client_leg.average(st, kQuicClientLeg, 0, FALSE, ms(h.client_leg()));
+        s.quic_histogram_nodes.tick(st, kQuicHistogram, s.quic_histogram, h.rtt());
     }
 }
 

@@ -2,10 +2,12 @@
 
 import csv
 import io
+import subprocess
+import sys
 
 import pytest
 
-from conftest import BROKEN, EXAMPLE, all_shared_captures, shared_capture, tree_title
+from conftest import BROKEN, EXAMPLE, ROOT, all_shared_captures, shared_capture, tree_title
 from tcp_frames import TCP_FIELDS, check_capture, check_summary, frames_of, nearest_rank
 
 TCP_CAPTURES = [c for c in all_shared_captures() if c not in BROKEN]
@@ -194,3 +196,55 @@ def test_tree_form_lists_outcomes_and_servers(tshark):
         assert int(row.split()[1]) == doc["summary"][outcome], outcome
     assert "203.0.113.10 port 80" in p.stdout
     assert lines
+
+
+# Captures whose handshakes come many to a burst bucket (a SYN scan), one to
+# a bucket (TLS, QUIC), with timestamps going backwards (an invalid one; two
+# copies of the example appended), so that each way a node's burst buckets
+# change is taken.
+TREE_CAPTURES = ["cs_synscan.pcapng", "sv_tls-subjectaltname.pcap", "zeek_quic_win11_firefox_google.pcap",
+                 "tcpdump_timestamp_invalid_micro.pcap", "ndpi_sites.pcapng", "example twice", "backwards in a bucket"]
+
+
+def backwards_in_a_bucket(path):
+    """Handshakes whose times go backwards inside one 5 ms burst bucket (each
+    new one 0.4 ms before the one written before it, past the burst window of
+    the first frame), then one far later."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from gen_traffic import Writer, tcp_frame
+    w = Writer(str(path))
+    t0 = 1_700_000_000 * 10**9
+    client, server = bytes([192, 0, 2, 1]), bytes([198, 51, 100, 1])
+    w.write(t0, tcp_frame(client, server, 40000, 80, 1, 0, 0x02))  # the capture's first frame: time 0
+    for i, at_us in enumerate([214_000, 213_600, 213_200, 212_800, 900_000]):
+        t, port = t0 + at_us * 1000, 40001 + i
+        w.write(t, tcp_frame(client, server, port, 80, 100, 0, 0x02))
+        w.write(t + 100_000, tcp_frame(server, client, 80, port, 500, 101, 0x12))
+        w.write(t + 150_000, tcp_frame(client, server, port, 80, 101, 501, 0x10))
+    w.close()
+BURST_PREFS = {"default": (), "fine": ("-o", "statistics.st_burst_resolution:1", "-o",
+                                       "statistics.st_burst_windowlen:3"),
+               "off": ("-o", "statistics.st_enable_burstinfo:FALSE")}
+
+
+@pytest.mark.parametrize("prefs", BURST_PREFS, ids=list(BURST_PREFS))
+@pytest.mark.parametrize("capture", TREE_CAPTURES)
+def test_tree_nodes_updated_through_pointers_equal_wiresharks_own_updates(tshark, tmp_path, capture, prefs):
+    """The tree ticks and averages its nodes through their pointers, burst
+    rate included (ws::TreeNode); Wireshark's own functions, called by name
+    for every update (TRIAGE_STATS_TREE_BY_NAME), are the oracle: the whole
+    printed tree, burst rate and start columns included, byte for byte."""
+    if capture == "example twice":
+        path = tmp_path / "example-twice.pcap"
+        subprocess.run(["mergecap", "-a", "-F", "pcap", "-w", str(path), str(EXAMPLE), str(EXAMPLE)], check=True,
+                       capture_output=True)
+    elif capture == "backwards in a bucket":
+        path = tmp_path / "backwards-in-a-bucket.pcap"
+        backwards_in_a_bucket(path)
+    else:
+        path = shared_capture(capture)
+    args = ("-r", tshark.capture(path), "-q", *BURST_PREFS[prefs], "-z", "triage_rtt,tree")
+    ours = tshark.run(*args).stdout
+    wiresharks = tshark.run(*args, env=("TRIAGE_STATS_TREE_BY_NAME=1",)).stdout
+    assert "Burst" in ours and "Handshakes" in ours
+    assert ours == wiresharks
