@@ -122,28 +122,42 @@ TEST(Policy, TrackerRequestDetector) {
     EXPECT_TRUE(p.detector_rule(kTrackerDetector));
 }
 
-TEST(AlertTracker, AggregatesPerRuleAndConversation) {
-    CompiledPolicy p;
-    p.compile(Policy{}, resolver());
-    AlertTracker t;
+namespace {
+// A telnet frame (10.0.0.1:40000 to 10.0.0.2:23, 100 bytes) and the rule the
+// default policy matches it with.
+FrameInfo telnet_frame() {
     FrameInfo f;
     f.src = *IpAddress::parse("10.0.0.1");
     f.dst = *IpAddress::parse("10.0.0.2");
     f.transport = 6;
     f.sport = 40000;
     f.dport = 23;
-    const auto telnet = names(p, {1, 2, 3, 5});
+    f.frame_len = 100;
+    return f;
+}
+
+std::uint32_t telnet_rule(CompiledPolicy& p) {
     std::vector<std::uint32_t> hits;
     const int layers[] = {1, 2, 3, 5};
     p.match(layers, 4, 6, 40000, 23, &hits);
+    EXPECT_EQ(hits.size(), 1u);
+    return hits.empty() ? 0 : hits[0];
+}
+}  // namespace
+
+TEST(AlertTracker, AggregatesPerRuleAndConversation) {
+    CompiledPolicy p;
+    p.compile(Policy{}, resolver());
+    AlertTracker t;
+    FrameInfo f = telnet_frame();
+    const std::uint32_t rule = telnet_rule(p);
     for (std::uint32_t frame = 1; frame <= 3; ++frame) {
         f.frame = frame;
         f.time = frame * 1000;
-        f.frame_len = 100;
         std::swap(f.src, f.dst);
         std::swap(f.sport, f.dport);
-        t.hit(hits[0], f);
-        t.hit(hits[0], f);  // same frame twice: once
+        t.hit(rule, f);
+        t.hit(rule, f);  // same frame twice: once
     }
     const auto alerts = t.alerts(p.rules());
     ASSERT_EQ(alerts.size(), 1u);
@@ -160,18 +174,9 @@ TEST(AlertTracker, AggregatesPerRuleAndConversation) {
 TEST(AlertTracker, ConversationsDifferInAnyEndpointOrTransport) {
     CompiledPolicy p;
     p.compile(Policy{}, resolver());
-    std::vector<std::uint32_t> hits;
-    const int layers[] = {1, 2, 3, 5};
-    p.match(layers, 4, 6, 40000, 23, &hits);
-    ASSERT_FALSE(hits.empty());
+    const std::uint32_t rule = telnet_rule(p);
     AlertTracker t;
-    FrameInfo base;
-    base.src = *IpAddress::parse("10.0.0.1");
-    base.dst = *IpAddress::parse("10.0.0.2");
-    base.transport = 6;
-    base.sport = 40000;
-    base.dport = 23;
-    base.frame_len = 100;
+    const FrameInfo base = telnet_frame();
     std::vector<FrameInfo> frames(8, base);
     frames[1].sport = 40001;                               // another client port
     frames[7].dport = 2323;                                // another server port
@@ -185,7 +190,7 @@ TEST(AlertTracker, ConversationsDifferInAnyEndpointOrTransport) {
     for (FrameInfo& f : frames) {
         f.frame = ++n;
         f.time = n * 1000;
-        t.hit(hits[0], f);
+        t.hit(rule, f);
     }
     const auto alerts = t.alerts(p.rules());
     ASSERT_EQ(alerts.size(), 1u);
