@@ -96,8 +96,8 @@ private:
 // counted, or a new one appended and the buckets that left the window freed
 // (the first of them reused as the new one, where Wireshark allocates one and
 // frees the other; buckets are g_new0'd and g_free'd, as Wireshark frees
-// them). A frame before the last bucket (time
-// going backwards) goes through Wireshark's function, by name.
+// them). A frame before the last bucket (time going backwards) goes through
+// Wireshark's function, by name.
 // TRIAGE_STATS_TREE_BY_NAME set in the environment sends every update through
 // Wireshark's functions (the tests compare the two outputs byte for byte).
 class TreeNode {

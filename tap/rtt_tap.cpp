@@ -148,8 +148,8 @@ constexpr const char* kServers = "Servers";
 constexpr const char* kRetries = "SYN retransmissions";
 const LogHistogram kBuckets;  // only its bucket bounds and labels are used
 
-// The node name of the bucket a value falls in (labels formatted once, not per handshake).
-// A histogram's node and its buckets' nodes, ticked through their pointers.
+// A histogram's node and its buckets' nodes, ticked through their pointers
+// (the buckets' labels formatted once, not per handshake).
 struct HistogramNodes {
     ws::TreeNode all;
     std::vector<ws::TreeNode> buckets = std::vector<ws::TreeNode>(kBuckets.size());
