@@ -55,6 +55,13 @@ inline std::string_view frame_bytes(tvbuff_t* tvb) {
     return {reinterpret_cast<const char*>(tvb_get_ptr(tvb, 0, len)), len};
 }
 
+// The node `name` under `parent`, found as stats_tree_manip_node_int finds it
+// (in the parent's table of children if it has one, else in the tree's).
+inline stat_node* find_stat_node(stats_tree* st, const char* name, int parent) {
+    const auto* p = static_cast<const stat_node*>(g_ptr_array_index(st->parents, parent));
+    return static_cast<stat_node*>(g_hash_table_lookup(p->hash ? p->hash : st->names, name));
+}
+
 // A stats_tree node whose counter a statistic sets (MN_SET) on many frames.
 // stats_tree_manip_node_int finds a node by hashing its name on every call,
 // most of a tree form's cost per frame; this looks it up (and creates it) by
@@ -74,8 +81,7 @@ public:
             return node_->id;
         }
         const int id = stats_tree_manip_node_int(MN_SET, st, name, parent, with_hash, value);
-        const auto* p = static_cast<const stat_node*>(g_ptr_array_index(st->parents, parent));
-        node_ = static_cast<stat_node*>(g_hash_table_lookup(p->hash ? p->hash : st->names, name));
+        node_ = find_stat_node(st, name, parent);
         return id;
     }
     // The node exists: set() was called once.
@@ -130,8 +136,7 @@ public:
 private:
     void keep(stats_tree* st, const char* name, int parent) {
         if (node_ || by_name()) return;
-        const auto* p = static_cast<const stat_node*>(g_ptr_array_index(st->parents, parent));
-        node_ = static_cast<stat_node*>(g_hash_table_lookup(p->hash ? p->hash : st->names, name));
+        node_ = find_stat_node(st, name, parent);
     }
     // update_burst_calc for a frame in or after the node's last bucket;
     // false (nothing changed) for a frame before it.
