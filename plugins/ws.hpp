@@ -152,11 +152,13 @@ private:
             // (Wireshark allocates one and frees the other: the same list).
             burst_bucket* b = nullptr;
             if (bucket >= n.bh->bucket_no + window) {
-                b = n.bh;
+                b = n.bh;  // unlinked; the list is empty if it was the only one
                 n.bcount -= b->count;
-                n.bh = b == n.bt ? nullptr : b->next;
-                if (n.bh) n.bh->prev = nullptr;
-                if (b == n.bt) n.bt = nullptr;
+                n.bh = b->next;
+                if (n.bh)
+                    n.bh->prev = nullptr;
+                else
+                    n.bt = nullptr;
             } else {
                 b = g_new0(burst_bucket, 1);
             }
