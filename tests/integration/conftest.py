@@ -131,14 +131,25 @@ class Tshark:
         # pytest_collection_modifyitems). Each tshark start costs about half a second.
         self._all_json = {}
         self._config_generation = 0
+        self._copies = {}  # source capture -> its copy in self.captures
 
     def capture(self, path) -> str:
-        """A copy of the capture that the tshark user can read."""
-        path = pathlib.Path(path)
-        dst = self.captures / path.name
-        if not dst.exists():
+        """A copy of the capture that the tshark user can read: one per source
+        file, so that two files of the same name (in different folders) are two
+        captures, not the first one twice."""
+        path = pathlib.Path(path).resolve()
+        if path.parent == self.captures.resolve():
+            return str(path)  # written here already
+        dst = self._copies.get(path)
+        if dst is None:
+            dst = self.captures / path.name
+            n = 1
+            while dst.exists():
+                dst = self.captures / f"{path.stem}-{n}{path.suffix}"
+                n += 1
             shutil.copy(path, dst)
             os.chmod(dst, 0o644)
+            self._copies[path] = dst
         return str(dst)
 
     def write_config(self, name: str, text: str) -> pathlib.Path:

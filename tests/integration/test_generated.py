@@ -17,8 +17,7 @@ GEN = ROOT / "bench" / "gen_traffic.py"
 
 @pytest.fixture(scope="module", params=[[], ["--dense"]], ids=["10-packets", "dense"])
 def heavy(request, tmp_path_factory):
-    # Named by its shape: the tshark fixture copies captures by file name.
-    out = tmp_path_factory.mktemp("generated") / f"heavy{''.join(request.param)}.pcap"
+    out = tmp_path_factory.mktemp("generated") / "heavy.pcap"
     subprocess.run([sys.executable, str(GEN), "mixed", str(out), "--packets", "30000", *request.param], check=True,
                    stdout=subprocess.DEVNULL)
     return out, json.loads(pathlib.Path(str(out) + ".truth.json").read_text())
