@@ -147,6 +147,7 @@ CONFIGS = [
     ("built-in for volume: `-z conv,ip`", ["-z", "conv,ip"], None, "builtin_egress", {"heavy"}),
 ]
 SINGLE = ("rtt", "unwanted", "egress")
+NAMES = {"heavy": "connection-heavy", "dense": "connection-dense", "flood": "SYN flood", "real": "real captures"}
 TIME_ALL, TIME_EACH, BYTES_PER_CONN, BYTES_PER_DEST = 1.10, 1.05, 100, 200
 AGAINST = "@against"  # the key suffix of a configuration run with the plugin built at --against REV
 
@@ -240,24 +241,24 @@ def main():
     # ~100 000 handshakes in 1 M packets), and a denser one (6 packets a
     # connection: 1.6 times the handshakes, servers and destinations in as
     # many packets), measured beside it and named apart.
-    for key, name, extra, stem in (("heavy", "connection-heavy", [], "heavy10"),
-                                   ("dense", "connection-dense (6 packets a connection)", ["--dense"], "dense")):
+    for key, title, extra, stem in (("heavy", NAMES["heavy"], [], "heavy10"),
+                                    ("dense", f"{NAMES['dense']} (6 packets a connection)", ["--dense"], "dense")):
         path = DATA / f"{stem}-{a.packets}.pcap"
         if not path.exists():
             sh(sys.executable, str(gen), "mixed", str(path), "--packets", str(a.packets), *extra,
                stdout=subprocess.DEVNULL)
-        captures.append((key, name, path))
+        captures.append((key, title, path))
     flood = DATA / f"flood-{a.syns}.pcap"
     if not flood.exists():
         sh(sys.executable, str(gen), "flood", str(flood), "--syns", str(a.syns), stdout=subprocess.DEVNULL)
-    captures.append(("flood", "SYN flood", flood))
+    captures.append(("flood", NAMES["flood"], flood))
     if SHARED.is_dir():
         real = DATA / "shared-merged.pcapng"
         if not real.exists():
             files = sorted(str(p) for p in SHARED.iterdir() if re.search(r"\.(pcap|pcapng)$", p.name)
                            and p.name not in ("tcpdump_empty.pcap", "ndpi_fuzz-2021-10-13.pcap"))
             sh("mergecap", "-a", "-w", str(real), *files)
-        captures.append(("real", "real captures (mergecap -a of ../shared/captures)", real))
+        captures.append(("real", f"{NAMES['real']} (mergecap -a of ../shared/captures)", real))
     for _, _, p in captures:
         os.chmod(p, 0o644)
 
@@ -334,7 +335,7 @@ def main():
         if key not in summary:
             continue
         res, _ = summary[key]
-        name = {"heavy": "connection-heavy", "real": "real captures", "dense": "connection-dense"}[key]
+        name = NAMES[key]
         for measure, what in (("med", "wall-clock"), ("cpu", "CPU time")):
             ratio = lambda k: res[k][measure] / res["base"][measure]
             lines.append(f"* {name}, {what}, all three JSON: {verdict(ratio('all'), TIME_ALL)}")
@@ -356,7 +357,7 @@ def main():
                          f"{verdict(per, BYTES_PER_CONN, ' B', '{:.0f}')}")
     for key in ("heavy", "dense"):
         res, truth = summary[key]
-        name = "connection-heavy" if key == "heavy" else "connection-dense"
+        name = NAMES[key]
         for k in ("egress", "egress_tree"):
             per = rss_over(res, k) / truth["destinations"]
             lines.append(f"* Memory per destination, {name} ({truth['destinations']} destinations), "
