@@ -144,9 +144,9 @@ private:
         if (!::prefs.st_enable_burstinfo) return true;
         stat_node& n = *node_;
         const double bucket = std::floor(st->now / ::prefs.st_burst_resolution);
-        // Wireshark divides the two integer preferences as integers.
-        const double window = ::prefs.st_burst_windowlen / ::prefs.st_burst_resolution;
         if (bucket > n.bt->bucket_no) {
+            // Wireshark divides the two integer preferences as integers.
+            const double window = ::prefs.st_burst_windowlen / ::prefs.st_burst_resolution;
             // A new last bucket; the first ones that leave the window are
             // dropped. The first of those, if any, becomes the new bucket
             // (Wireshark allocates one and frees the other: the same list).
