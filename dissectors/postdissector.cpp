@@ -1,5 +1,6 @@
 #include "dissectors/postdissector.hpp"
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -26,6 +27,7 @@ Ids g_ids;
 // indexed by id (ids are small dense integers), built at handoff, so that
 // each layer costs one load, not a compare with every id below.
 enum class Layer : std::uint8_t { other, self, ip4, ip6, tcp, udp, rpc, icmp, http };
+constexpr std::size_t kLayerKinds = 9;
 std::vector<Layer> g_layers;
 
 Layer layer_of(int id) {
@@ -54,8 +56,8 @@ expert_field* expert_for(Severity s) {
 }
 
 template <typename T>
-const T* tapped(int tap, int index = 0) {
-    return tap <= 0 ? nullptr : static_cast<const T*>(fetch_tapped_data(tap, index));
+const T* tapped(int tap, std::uint32_t index = 0) {
+    return tap <= 0 ? nullptr : static_cast<const T*>(fetch_tapped_data(tap, static_cast<int>(index)));
 }
 
 // Wireshark shows an ONC-RPC program's protocol (mount, nfs, portmap ...) on
@@ -93,53 +95,40 @@ struct LoadContext {
     bool http = false;
     void fetch() {
         layers.clear();
-        bool has_ip4 = false, has_ip6 = false, has_tcp = false, has_udp = false, has_rpc = false;
-        ip6_first = quoted = http = false;
+        // How many layers of each kind, counted without a branch on the
+        // kind (a switch here was an indirect jump that mispredicted on
+        // most frames); an IPv6 header is first when no IPv4 header came
+        // before it.
+        std::array<std::uint32_t, kLayerKinds> seen{};
+        bool ip6_before_ip4 = false;
         for (wmem_list_frame_t* f = wmem_list_head(pinfo->layers); f; f = wmem_list_frame_next(f)) {
             const int id = GPOINTER_TO_INT(wmem_list_frame_data(f));
             const Layer kind = layer_of(id);
             if (kind == Layer::self) continue;  // this postdissector, running now
             layers.push_back(id);
-            switch (kind) {
-                case Layer::ip4:
-                    has_ip4 = true;
-                    break;
-                case Layer::ip6:
-                    ip6_first = ip6_first || !has_ip4;
-                    has_ip6 = true;
-                    break;
-                case Layer::tcp:
-                    has_tcp = true;
-                    break;
-                case Layer::udp:  // udp and udplite both queue on the udp tap
-                    has_udp = true;
-                    break;
-                case Layer::rpc:
-                    has_rpc = true;
-                    break;
-                case Layer::icmp:  // icmp and icmpv6
-                    quoted = true;
-                    break;
-                case Layer::http:
-                    http = true;
-                    break;
-                case Layer::other:
-                case Layer::self:
-                    break;
-            }
+            ip6_before_ip4 |= kind == Layer::ip6 && seen[static_cast<std::size_t>(Layer::ip4)] == 0;
+            ++seen[static_cast<std::size_t>(kind)];
         }
+        const auto count = [&seen](Layer l) { return seen[static_cast<std::size_t>(l)]; };
+        const bool has_ip4 = count(Layer::ip4) != 0, has_ip6 = count(Layer::ip6) != 0;
+        const bool has_rpc = count(Layer::rpc) != 0;
+        ip6_first = ip6_before_ip4;
+        quoted = count(Layer::icmp) != 0;  // icmp and icmpv6
+        http = count(Layer::http) != 0;
         ip4 = has_ip4 ? tapped<ws_ip4>(g_ids.ip_tap) : nullptr;
         ip6 = has_ip6 ? tapped<ws_ip6>(g_ids.ipv6_tap) : nullptr;
         rpc = has_rpc ? tapped<rpc_call_info_value>(g_ids.rpc_tap) : nullptr;
         if (const int prog = rpc_program(rpc); prog >= 0) layers.push_back(prog);
         tcp.clear();
         udp.clear();
-        for (int i = 0; has_tcp; ++i) {
+        // A dissector queues its tap data at most once per layer it
+        // dissects (udp and udplite both on the udp tap): no fetch past them.
+        for (std::uint32_t i = 0, n = count(Layer::tcp); i < n; ++i) {
             const auto* th = tapped<tcp_info_t>(g_ids.tcp_tap, i);
             if (!th) break;
             tcp.push_back(th);
         }
-        for (int i = 0; has_udp; ++i) {
+        for (std::uint32_t i = 0, n = count(Layer::udp); i < n; ++i) {
             const auto* uh = tapped<e_udphdr>(g_ids.udp_tap, i);
             if (!uh) break;
             udp.push_back(uh);
