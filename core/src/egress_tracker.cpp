@@ -72,9 +72,8 @@ Volume as_volume(const CountedLists<4>::Counts& c) {
 }
 }  // namespace
 
-EgressUpdate EgressTracker::add(const EgressFrame& in) {
-    EgressFrame f = in;
-    f.time = clamp_time(in.time);
+EgressUpdate EgressTracker::add(EgressFrame f) {
+    f.time = clamp_time(f.time);
     anomalies_.frame_time(f.frame, f.time);
     EgressUpdate up;
     // Consecutive frames of one flow find their records without a lookup,

@@ -290,8 +290,13 @@ std::uint32_t HandshakeTracker::retried_elsewhere(const TcpSegment& seg) const {
 }
 
 HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
+    if (clamp_time(in.time) == in.time) return add_clamped(in);  // the usual case: no copy
     TcpSegment seg = in;
     seg.time = clamp_time(in.time);  // any two times can then be subtracted
+    return add_clamped(seg);
+}
+
+HandshakeUpdate HandshakeTracker::add_clamped(const TcpSegment& seg) {
     HandshakeUpdate up;
     anomalies_.frame_time(seg.frame, seg.time, window_.contains(seg.frame));
     // The record is worked on unpacked and stored back at the end.

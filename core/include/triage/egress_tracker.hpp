@@ -117,7 +117,7 @@ class EgressTracker {
 public:
     explicit EgressTracker(EgressConfig cfg = EgressConfig::defaults()) : cfg_(std::move(cfg)) {}
     Direction classify(const IpAddress& src, const IpAddress& dst) const;
-    EgressUpdate add(const EgressFrame& f);
+    EgressUpdate add(EgressFrame f);  // by value: built in place by the caller, not copied
     // A frame outside the counting window: only its time is noted (for anomalies).
     void context(const EgressFrame& f) { anomalies_.frame_time(f.frame, f.time, false); }
     const Volume& total(Direction d) const { return totals_[static_cast<std::size_t>(d)]; }
