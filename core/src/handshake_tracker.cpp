@@ -297,14 +297,19 @@ HandshakeUpdate HandshakeTracker::add(const TcpSegment& in) {
 }
 
 HandshakeUpdate HandshakeTracker::add_clamped(const TcpSegment& seg) {
-    HandshakeUpdate up;
     anomalies_.frame_time(seg.frame, seg.time, window_.contains(seg.frame));
-    // The record is worked on unpacked and stored back at the end.
-    std::uint32_t index = current(seg.stream);
+    const std::uint32_t index = current(seg.stream);
     // Most segments come after the handshake's ACK: without SYN they change
     // nothing (a RST or data after the ACK is the connection's business), so
-    // the record is not even unpacked.
-    if (index != kNoRecord && !(seg.flags & syn) && (records_[index].flags & kAckSeen)) return up;
+    // the record is not even unpacked, nor the handshake's own (larger)
+    // function entered.
+    if (index != kNoRecord && !(seg.flags & syn) && (records_[index].flags & kAckSeen)) return HandshakeUpdate{};
+    return add_to(seg, index);
+}
+
+[[gnu::noinline]] HandshakeUpdate HandshakeTracker::add_to(const TcpSegment& seg, std::uint32_t index) {
+    HandshakeUpdate up;
+    // The record is worked on unpacked and stored back at the end.
     Handshake work;
     Handshake* h = nullptr;
     if (index != kNoRecord) {

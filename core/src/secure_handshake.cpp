@@ -404,10 +404,16 @@ void TlsTracker::walk(TlsHandshake& h, int dir, const Located& s, std::size_t of
 }
 
 TlsUpdate TlsTracker::add(const TcpSegment& seg, const PayloadRef& bytes) {
-    TlsUpdate up;
-    if (seg.seglen == 0 && !(seg.flags & tcp_flags::rst)) return up;
+    // Most segments: no data, or a stream known not to be TLS; decided
+    // before the (larger) function that reads the payload is entered.
+    if (seg.seglen == 0 && !(seg.flags & tcp_flags::rst)) return TlsUpdate{};
     std::uint32_t* sl = slot(seg.stream);
-    if (*sl == kNotTls) return up;
+    if (*sl == kNotTls) return TlsUpdate{};
+    return add_to(seg, bytes, sl);
+}
+
+[[gnu::noinline]] TlsUpdate TlsTracker::add_to(const TcpSegment& seg, const PayloadRef& bytes, std::uint32_t* sl) {
+    TlsUpdate up;
     Located s;
     static_cast<TcpSegment&>(s) = seg;
     s.payload = bytes.payload;

@@ -210,6 +210,9 @@ public:
 private:
     static constexpr std::uint32_t kNoRecord = UINT32_MAX;
     HandshakeUpdate add_clamped(const TcpSegment& seg);  // seg.time within kMaxTime
+    // A segment that may change its handshake: `index` is its stream's
+    // record (kNoRecord: none yet).
+    HandshakeUpdate add_to(const TcpSegment& seg, std::uint32_t index);
     // A handshake as stored: 72 bytes. The fields that differ from their
     // usual value only when a SYN or SYN/ACK was retransmitted, a RST came,
     // or the SYN carried data (TCP Fast Open) live in a Rare record of their

@@ -176,6 +176,8 @@ public:
 
 private:
     struct Located;
+    // A segment with data (or a RST) on a stream that may be TLS; `sl` is its slot().
+    TlsUpdate add_to(const TcpSegment& seg, const PayloadRef& bytes, std::uint32_t* sl);
     void walk(TlsHandshake& h, int dir, const Located& s, std::size_t offset);
     std::vector<TlsHandshake> records_;
     // tcp.stream -> 1 + its latest record; 0 unknown; above kProbing: not
