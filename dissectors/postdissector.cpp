@@ -8,6 +8,7 @@
 #include "plugins/prefs.hpp"
 #include "plugins/ws.hpp"
 #include "triage/frame_record.hpp"
+#include "triage/id_filter.hpp"
 
 namespace triage::dissectors {
 namespace {
@@ -25,12 +26,17 @@ Ids g_ids;
 
 // What the walk over a frame's layers does with a protocol id: a table
 // indexed by id (ids are small dense integers), built at handoff, so that
-// each layer costs one load, not a compare with every id below.
+// each layer costs one load, not a compare with every id below. Only a few
+// protocols have a kind: a filter of one cache line rejects every other id
+// first (most layers), so that a frame reads the table's lines (one per
+// layer: ~200k ids) only for those few.
 enum class Layer : std::uint8_t { other, self, ip4, ip6, tcp, udp, rpc, icmp, http };
 constexpr std::size_t kLayerKinds = 9;
 std::vector<Layer> g_layers;
+IdFilter g_special;  // the ids with a kind other than `other`
 
 Layer layer_of(int id) {
+    if (!g_special.maybe(id)) return Layer::other;
     return id >= 0 && static_cast<std::size_t>(id) < g_layers.size() ? g_layers[static_cast<std::size_t>(id)]
                                                                      : Layer::other;
 }
@@ -40,6 +46,7 @@ void set_layer(int id, Layer l) {
     if (static_cast<std::size_t>(id) >= g_layers.size())
         g_layers.resize(static_cast<std::size_t>(id) + 1, Layer::other);
     g_layers[static_cast<std::size_t>(id)] = l;
+    g_special.add(id);
 }
 
 expert_field* expert_for(Severity s) {
@@ -342,6 +349,7 @@ void register_handoff() {
     g_ids.udp_tap = find_tap_id("udp");
     g_ids.rpc_tap = find_tap_id("rpc");
     g_layers.clear();
+    g_special.clear();
     const auto layer = [](const char* filter_name, Layer l) { set_layer(proto_get_id_by_filter_name(filter_name), l); };
     layer("ip", Layer::ip4);
     layer("ipv6", Layer::ip6);

@@ -226,6 +226,7 @@ std::vector<std::string> CompiledPolicy::compile(const Policy& policy, const Res
     entries_.clear();
     rules_.clear();
     by_id_.clear();
+    has_rule_.clear();
     detectors_.clear();
     port_rule_index_.clear();
 
@@ -253,10 +254,12 @@ std::vector<std::string> CompiledPolicy::compile(const Policy& policy, const Res
             // In allow-list mode every entry names an allowed protocol.
             value = kAllowed;
         }
-        if (detector)
+        if (detector) {
             detectors_.emplace_back(e.protocol, value);
-        else
+        } else {
             slot(id).rule = value;
+            if (value >= 0) has_rule_.add(id);
+        }
     }
     for (const PortRule& p : policy.port_rules) {
         rules_.push_back(Rule{
@@ -279,6 +282,7 @@ void CompiledPolicy::match(const int* layers, std::size_t n, std::uint8_t transp
         // protocol's rule only: which layers are application protocols
         // matters to the allow-list and the port rules alone.
         for (std::size_t i = 0; i < n; ++i) {
+            if (!has_rule_.maybe(layers[i])) continue;
             const auto uid = static_cast<std::size_t>(layers[i]);  // a negative id: past the end
             if (uid < by_id_.size() && by_id_[uid].rule >= 0) hit(static_cast<std::uint32_t>(by_id_[uid].rule));
         }
@@ -300,6 +304,7 @@ void CompiledPolicy::match(const int* layers, std::size_t n, std::uint8_t transp
             rules_.push_back(
                 Rule{name, "not-allowed", "application protocol not in the allow-list", policy_.allowlist_severity});
             slot(id).rule = static_cast<std::int32_t>(rules_.size() - 1);
+            has_rule_.add(id);
             hit(static_cast<std::uint32_t>(rules_.size() - 1));
         }
         if (is_transport) above_transport = true;

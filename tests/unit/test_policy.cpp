@@ -209,3 +209,31 @@ TEST(Policy, EachRuleOncePerFrame) {
     EXPECT_EQ(names(p, {1, 2, 3, 5, 2, 3, 5}), std::vector<std::string>{"telnet"});
     EXPECT_EQ(names(p, {1, 2, 4, 13, 13}), std::vector<std::string>{"portmap"});
 }
+
+TEST(Policy, IdsThatShareAFilterBitStayApart) {
+    // Layers are first looked up in a one-line filter (an id's bit is its
+    // value modulo 512); an id sharing a rule's bit must still be read from
+    // the exact table. Here telnet is id 600 and eth id 88 (600 - 512).
+    std::map<std::string, int> ids = kIds;
+    ids["telnet"] = 600;
+    const CompiledPolicy::Resolver far{[&ids](const std::string& n) {
+                                           auto it = ids.find(n);
+                                           return it == ids.end() ? -1 : it->second;
+                                       },
+                                       [](int id) { return std::to_string(id); }};
+    CompiledPolicy p;
+    ASSERT_TRUE(p.compile(Policy{}, far).empty());
+    EXPECT_TRUE(names(p, {88, 2, 3}).empty());
+    EXPECT_EQ(names(p, {88, 2, 3, 600}), std::vector<std::string>{"telnet"});
+    EXPECT_TRUE(names(p, {88, 2, 3, 600 + 512}).empty()) << "past the table: no rule";
+    EXPECT_EQ(names(p, {1, 2, 3, 11}), std::vector<std::string>{"ftp"});
+    // Rules of a new policy only: the filter is rebuilt.
+    Policy pol;
+    PolicyEntry e;
+    std::string err;
+    ASSERT_TRUE(Policy::make_entry("telnet", "allow", "lab", &e, &err));
+    pol.entries.push_back(e);
+    ASSERT_TRUE(p.compile(pol, far).empty());
+    EXPECT_TRUE(names(p, {88, 2, 3, 600}).empty());
+    EXPECT_EQ(names(p, {1, 2, 3, 11}), std::vector<std::string>{"ftp"});
+}

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "triage/id_filter.hpp"
+
 namespace triage {
 
 enum class Severity : std::uint8_t { allow = 0, low, medium, high, critical };
@@ -120,6 +122,7 @@ private:
     std::vector<PolicyEntry> entries_;
     std::vector<Rule> rules_;
     std::vector<Slot> by_id_;  // by proto id
+    IdFilter has_rule_;        // ids whose slot has a rule: most layers have none
     std::vector<std::pair<std::string, std::int32_t>> detectors_;
     std::vector<std::uint32_t> port_rule_index_;  // rules_ index per policy_.port_rules entry
 };
