@@ -31,7 +31,7 @@ Ids g_ids;
 // first (most layers), so that a frame reads the table's lines (one per
 // layer: ~200k ids) only for those few.
 enum class Layer : std::uint8_t { other, self, ip4, ip6, tcp, udp, rpc, icmp, http };
-constexpr std::size_t kLayerKinds = 9;
+constexpr std::size_t kLayerKinds = static_cast<std::size_t>(Layer::http) + 1;  // http: the last kind
 std::vector<Layer> g_layers;
 IdFilter g_special;  // the ids with a kind other than `other`
 
