@@ -10,6 +10,9 @@ import pytest
 from conftest import BROKEN, EXAMPLE, ROOT, all_shared_captures, shared_capture, tree_title
 from tcp_frames import TCP_FIELDS, check_capture, check_summary, frames_of, nearest_rank
 
+sys.path.insert(0, str(ROOT / "bench"))
+from gen_traffic import Writer, tcp_frame  # noqa: E402  (the benchmark's pcap writer)
+
 TCP_CAPTURES = [c for c in all_shared_captures() if c not in BROKEN]
 
 
@@ -210,8 +213,6 @@ def backwards_in_a_bucket(path):
     """Handshakes whose times go backwards inside one 5 ms burst bucket (each
     new one 0.4 ms before the one written before it, past the burst window of
     the first frame), then one far later."""
-    sys.path.insert(0, str(ROOT / "bench"))
-    from gen_traffic import Writer, tcp_frame
     w = Writer(str(path))
     t0 = 1_700_000_000 * 10**9
     client, server = bytes([192, 0, 2, 1]), bytes([198, 51, 100, 1])
@@ -222,6 +223,8 @@ def backwards_in_a_bucket(path):
         w.write(t + 100_000, tcp_frame(server, client, 80, port, 500, 101, 0x12))
         w.write(t + 150_000, tcp_frame(client, server, port, 80, 101, 501, 0x10))
     w.close()
+
+
 BURST_PREFS = {"default": (), "fine": ("-o", "statistics.st_burst_resolution:1", "-o",
                                        "statistics.st_burst_windowlen:3"),
                "off": ("-o", "statistics.st_enable_burstinfo:FALSE")}
