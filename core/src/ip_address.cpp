@@ -54,14 +54,39 @@ constexpr char kHexPairs[] =
     "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
     "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
+// Writes 4 bytes, returns the end of the digits (up to 3 bytes before).
 char* write_group(char* p, std::uint16_t w) {
-    char digits[4];
+    char digits[8] = {};  // 4 digits, then what the copy below reads past them
     std::memcpy(digits, kHexPairs + 2 * (w >> 8), 2);
     std::memcpy(digits + 2, kHexPairs + 2 * (w & 0xff), 2);
     const int n = w >= 0x1000 ? 4 : w >= 0x100 ? 3 : w >= 0x10 ? 2 : 1;
-    for (int k = 4 - n; k < 4; ++k) *p++ = digits[k];
-    return p;
+    std::memcpy(p, digits + 4 - n, 4);  // the digits, then what the next write covers
+    return p + n;
 }
+
+// For each set of zero groups (bit i: group i is 0), the longest run of two
+// or more of them, the first of equals: its start in the low nibble, its
+// length in the high one (0: none).
+struct ZeroRuns {
+    std::uint8_t run[256];
+    constexpr ZeroRuns() : run() {
+        for (int m = 0; m < 256; ++m) {
+            int best = 0, best_len = 0;
+            for (int i = 0; i < 8;) {
+                if (!(m >> i & 1)) {
+                    ++i;
+                    continue;
+                }
+                int j = i;
+                while (j < 8 && (m >> j & 1)) ++j;
+                if (j - i > best_len) best = i, best_len = j - i;
+                i = j;
+            }
+            run[m] = best_len >= 2 ? static_cast<std::uint8_t>(best_len << 4 | best) : 0;
+        }
+    }
+};
+constexpr ZeroRuns kZeroRuns;
 
 // A dotted quad of bytes[0..3]; writes up to 16 bytes (one past the text).
 char* write_quad(char* p, const std::uint8_t* bytes) {
@@ -82,30 +107,34 @@ char* IpAddress::write(char* buf) const {
     // of two or more zero groups, the first of equals, becomes "::"; an
     // IPv4-compatible or -mapped address ends in a dotted quad).
     std::uint16_t w[8];
-    for (int i = 0; i < 8; ++i) w[i] = static_cast<std::uint16_t>(bytes_[2 * i] << 8 | bytes_[2 * i + 1]);
-    int best = -1, best_len = 0, cur = -1, cur_len = 0;
-    for (int i = 0; i <= 8; ++i) {
-        if (i < 8 && w[i] == 0) {
-            if (cur < 0) cur = i, cur_len = 0;
-            ++cur_len;
-        } else if (cur >= 0) {
-            if (cur_len > best_len) best = cur, best_len = cur_len;
-            cur = -1;
-        }
-    }
-    if (best_len < 2) best = -1;
-    char* p = buf;
+    unsigned zeros = 0;
     for (int i = 0; i < 8; ++i) {
-        if (best >= 0 && i >= best && i < best + best_len) {
-            if (i == best) *p++ = ':';
+        w[i] = static_cast<std::uint16_t>(bytes_[2 * i] << 8 | bytes_[2 * i + 1]);
+        zeros |= (w[i] == 0 ? 1u : 0u) << i;
+    }
+    const std::uint8_t run = kZeroRuns.run[zeros];
+    const int best = run ? run & 15 : -1, best_len = run >> 4;
+    char* p = buf;
+    if (best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff))) {
+        // ::a.b.c.d or ::ffff:a.b.c.d
+        *p++ = ':';
+        *p++ = ':';
+        if (best_len == 5) {
+            std::memcpy(p, "ffff:", 5);
+            p += 5;
+        }
+        return write_quad(p, bytes_.data() + 12);
+    }
+    for (int i = 0; i < 8; ++i) {
+        if (i == best) {
+            *p++ = ':';
+            if (best + best_len == 8) *p++ = ':';
+            i += best_len - 1;
             continue;
         }
         if (i) *p++ = ':';
-        if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)))
-            return write_quad(p, bytes_.data() + 12);
         p = write_group(p, w[i]);
     }
-    if (best >= 0 && best + best_len == 8) *p++ = ':';
     return p;
 }
 
