@@ -89,6 +89,7 @@ int rpc_program(const rpc_call_info_value* call) {
 struct LoadContext {
     const packet_info* pinfo = nullptr;
     tvbuff_t* tvb = nullptr;
+    Nanos time = 0;  // the frame's (clamped)
     const ws_ip4* ip4 = nullptr;
     const ws_ip6* ip6 = nullptr;
     const rpc_call_info_value* rpc = nullptr;
@@ -186,9 +187,12 @@ void outer_ip(const LoadContext& c, FrameRecord* r) {
     }
 }
 
+// The policy in force (prefs::on_change keeps it current): read on every
+// frame a statistic or the tree asks for policy hits.
+CompiledPolicy* g_policy = nullptr;
+
 void policy_hits(const LoadContext& c, FrameRecord* r) {
-    const prefs::Settings& settings = prefs::current();
-    CompiledPolicy& policy = *settings.policy;
+    CompiledPolicy& policy = *g_policy;
     r->matched_policy = &policy;
     policy.match(c.layers.data(), c.layers.size(), r->inner_transport, r->inner_sport, r->inner_dport, &r->matched);
     if (c.http && is_tracker_request(ws::frame_bytes(c.tvb)))
@@ -229,11 +233,15 @@ void load_ip(const void* context, FrameRecord* r) {
     outer_ip(*static_cast<const LoadContext*>(context), r);
 }
 
+void load_inner_hosts(const void* context, FrameRecord* r) {
+    const packet_info* pinfo = static_cast<const LoadContext*>(context)->pinfo;
+    r->inner_src = ws::to_ip(pinfo->net_src);
+    r->inner_dst = ws::to_ip(pinfo->net_dst);
+}
+
 void load_inner(const void* context, FrameRecord* r) {
     const auto* c = static_cast<const LoadContext*>(context);
     const packet_info* pinfo = c->pinfo;
-    r->inner_src = ws::to_ip(pinfo->net_src);
-    r->inner_dst = ws::to_ip(pinfo->net_dst);
     r->inner_transport = pinfo->ptype == PT_TCP ? 6 : pinfo->ptype == PT_UDP ? 17 : 0;
     r->inner_sport = static_cast<std::uint16_t>(pinfo->srcport);
     r->inner_dport = static_cast<std::uint16_t>(pinfo->destport);
@@ -243,7 +251,7 @@ void load_inner(const void* context, FrameRecord* r) {
 void load_transport(const void* context, FrameRecord::Transport* out) {
     const auto* c = static_cast<const LoadContext*>(context);
     const packet_info* pinfo = c->pinfo;
-    const Nanos time = ws::to_nanos(pinfo->abs_ts);
+    const Nanos time = c->time;
     for (const tcp_info_t* th : c->tcp) {
         TcpSegment& seg = out->tcp.emplace_back();
         seg.stream = th->th_stream;
@@ -293,9 +301,10 @@ int dissect(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) {
     r.time = ws::to_nanos(pinfo->abs_ts);
     r.frame_len = pinfo->fd->pkt_len;
     load.pinfo = pinfo;
+    load.time = r.time;
     load.tvb = tvb;
     load.fetch();
-    r.set_loaders({load_ip, load_inner, load_transport}, &load);
+    r.set_loaders({load_ip, load_inner, load_inner_hosts, load_transport}, &load);
     if (tree || expert) {
         const std::vector<std::uint32_t>& hits = r.hits();  // shown now, with the frame
         if (!hits.empty()) show_hits(r, tvb, pinfo, tree);
@@ -340,6 +349,7 @@ void register_fields() {
     proto_register_subtree_array(ett, G_N_ELEMENTS(ett));
     expert_module_t* em = expert_register_protocol(prefs::proto_id());
     expert_register_field_array(em, ei, G_N_ELEMENTS(ei));
+    prefs::on_change([](const prefs::Settings& s) { g_policy = s.policy.get(); });
 }
 
 void register_handoff() {

@@ -298,9 +298,6 @@ int proto_id() {
 int triage_tap() {
     return g_triage_tap;
 }
-const Settings& current() {
-    return *settings_now();
-}
 std::shared_ptr<const Settings> snapshot() {
     auto s = std::make_shared<Settings>(*settings_now());
     s->policy_warnings.clear();

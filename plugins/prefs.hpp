@@ -29,8 +29,6 @@ struct Settings {
     std::string window_error;                  // an impossible window (no statistic starts)
 };
 
-// The settings in force (what the producer matches with).
-const Settings& current();
 // A snapshot for a statistic session: the settings in force plus warnings
 // about Wireshark's state now (disabled protocols, heuristics that are off).
 std::shared_ptr<const Settings> snapshot();

@@ -43,15 +43,16 @@ struct FrameRecord {
     };
 
     struct Loaders {
-        void (*ip)(const void* context, FrameRecord* r) = nullptr;     // the outer_* fields
-        void (*inner)(const void* context, FrameRecord* r) = nullptr;  // inner_*, matched, matched_policy
+        void (*ip)(const void* context, FrameRecord* r) = nullptr;           // the outer_* fields
+        void (*inner)(const void* context, FrameRecord* r) = nullptr;        // inner_{transport,sport,dport}, matched
+        void (*inner_hosts)(const void* context, FrameRecord* r) = nullptr;  // inner_src, inner_dst
         void (*transport)(const void* context, Transport* out) = nullptr;
     };
     // A new frame: every part to be loaded again, from `context`.
     void set_loaders(Loaders l, const void* context) {
         loaders_ = l;
         context_ = context;
-        ip_loaded_ = inner_loaded_ = transport_loaded_ = false;
+        ip_loaded_ = inner_loaded_ = inner_hosts_loaded_ = transport_loaded_ = false;
     }
 
     bool has_ip() const { return !ip().outer_src.empty(); }
@@ -70,7 +71,8 @@ struct FrameRecord {
         return f;
     }
     FrameInfo alert_frame() const {
-        const FrameRecord& r = inner();
+        const FrameRecord& r = inner_hosts();
+        inner();
         FrameInfo f;
         f.frame = frame;
         f.time = time;
@@ -146,7 +148,6 @@ private:
     const FrameRecord& inner() const {
         if (!inner_loaded_) {
             auto* self = const_cast<FrameRecord*>(this);
-            self->inner_src = self->inner_dst = IpAddress();
             self->inner_transport = 0;
             self->inner_sport = self->inner_dport = 0;
             self->matched.clear();
@@ -156,9 +157,19 @@ private:
         }
         return *this;
     }
+    // Only for a frame a statistic reports (a policy hit), not for every frame.
+    const FrameRecord& inner_hosts() const {
+        if (!inner_hosts_loaded_) {
+            auto* self = const_cast<FrameRecord*>(this);
+            self->inner_src = self->inner_dst = IpAddress();
+            if (loaders_.inner_hosts) loaders_.inner_hosts(context_, self);
+            inner_hosts_loaded_ = true;
+        }
+        return *this;
+    }
     Loaders loaders_;
     const void* context_ = nullptr;
-    mutable bool ip_loaded_ = false, inner_loaded_ = false, transport_loaded_ = false;
+    mutable bool ip_loaded_ = false, inner_loaded_ = false, inner_hosts_loaded_ = false, transport_loaded_ = false;
     mutable Transport transport_;
 };
 
