@@ -159,30 +159,32 @@ PortVolume EgressTracker::port(std::uint32_t entry) const {
 }
 
 std::vector<const Destination*> EgressTracker::destinations() const {
-    // Indices sorted by (bytes, address), each destination's bytes summed
-    // once and the start of its address kept as an integer that sorts as the
-    // address does (its family, then its first three bytes): most comparisons
-    // read two small arrays, the records only on a tie of both. 16 bytes per
-    // destination beside the records while sorting, 12 after.
+    // Sorted by (bytes, address) as indices, each carrying its destination's
+    // bytes (inverted: most first) and the start of its address as integers
+    // that sort as the address does (its family, then its first seven
+    // bytes): most comparisons are two integer compares, and read the records
+    // only on a tie of both. 24 bytes per destination beside the records
+    // while sorting, 8 after.
+    struct Rank {
+        std::uint64_t bytes, address;
+        std::uint32_t index;
+    };
     const auto n = static_cast<std::uint32_t>(dests_.size());
-    std::vector<std::uint64_t> bytes(n);
-    std::vector<std::uint32_t> prefix(n), order(n);
+    std::vector<Rank> ranks(n);
     for (std::uint32_t i = 0; i < n; ++i) {
-        order[i] = i;
-        sources_.for_each(dests_[i].sources_, [&](std::uint32_t e) { bytes[i] += sources_.count(e, 1); });
+        std::uint64_t bytes = 0;
+        sources_.for_each(dests_[i].sources_, [&](std::uint32_t e) { bytes += sources_.count(e, 1); });
         const IpAddress::SortKey k = dests_[i].address.sort_key();
-        prefix[i] = std::uint32_t{k.family} << 24 | static_cast<std::uint32_t>(k.high >> 40);
+        ranks[i] = Rank{~bytes, std::uint64_t{k.family} << 56 | k.high >> 8, i};
     }
-    std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
-        if (bytes[a] != bytes[b]) return bytes[a] > bytes[b];
-        if (prefix[a] != prefix[b]) return prefix[a] < prefix[b];
-        return dests_[a].address < dests_[b].address;
+    std::sort(ranks.begin(), ranks.end(), [this](const Rank& a, const Rank& b) {
+        if (a.bytes != b.bytes) return a.bytes < b.bytes;
+        if (a.address != b.address) return a.address < b.address;
+        return dests_[a.index].address < dests_[b.index].address;
     });
-    std::vector<std::uint64_t>().swap(bytes);
-    std::vector<std::uint32_t>().swap(prefix);
     std::vector<const Destination*> out;
     out.reserve(n);
-    for (std::uint32_t i : order) out.push_back(&dests_[i]);
+    for (const Rank& r : ranks) out.push_back(&dests_[r.index]);
     return out;
 }
 
@@ -304,28 +306,46 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
     std::vector<PortVolume> ports;
     for (const Destination* d : t.destinations()) {
         w.begin_object();
-        w.field("address", d->address);
+        // The members up to the lists at once (tens of thousands of
+        // destinations), as key() and value() would write them.
+        const std::string_view brk = w.member_break(), colon = w.key_colon();
+        JsonLine head;
+        bool first = true;  // in `head`: raw_members() writes the comma before its first member
+        const auto field = [&](std::string_view quoted_key) -> JsonLine& {
+            if (!first) head.lit(",");
+            first = false;
+            return head.text(brk).text(quoted_key).text(colon);
+        };
+        field("\"address\"").address(d->address);
         const std::string name = names ? names(d->address) : std::string();
-        w.key("name");
-        if (name.empty())
-            w.null();
-        else
-            w.value(name);
-        w.plain_field("scope", scope_name(d->direction));
+        if (name.empty()) {
+            field("\"name\"").null();
+        } else {  // any text: the writer escapes it
+            w.raw_members(head);
+            w.key("name").value(name);
+            head.clear();
+            first = true;
+        }
         t.sources(*d, &srcs);
         const Volume dv = sum_of(srcs);
-        volume_fields(w, dv);
-        w.key("share").raw_number(
-            format_double(outbound_bytes ? static_cast<double>(dv.frame_bytes) / outbound_bytes : 0.0, 6));
+        field("\"scope\"").plain(scope_name(d->direction));
+        field("\"frames\"").u64(dv.frames);
+        field("\"frame_bytes\"").u64(dv.frame_bytes);
+        field("\"ip_bytes\"").u64(dv.ip_bytes);
+        field("\"payload_bytes\"").u64(dv.payload_bytes);
+        field("\"share\"")
+            .decimal(outbound_bytes ? static_cast<double>(dv.frame_bytes) / static_cast<double>(outbound_bytes) : 0.0,
+                     6);
         if (priced) {
-            w.key("estimated_cost");
+            JsonLine& l = field("\"estimated_cost\"");
             if (d->direction == Direction::outbound_external)
-                w.raw_number(format_double(cost(cfg, dv.ip_bytes), 6));
+                l.decimal(cost(cfg, dv.ip_bytes), 6);
             else
-                w.null();
+                l.null();
         }
-        w.key("first_time").epoch_us(d->first_time());
-        w.key("last_time").epoch_us(d->last_time());
+        field("\"first_time\"").epoch_us(d->first_time());
+        field("\"last_time\"").epoch_us(d->last_time());
+        w.raw_members(head);
         // Most frame bytes first; ties in address order (the addresses differ).
         std::sort(srcs.begin(), srcs.end(), [](const SourceVolume& a, const SourceVolume& b) {
             if (a.volume.frame_bytes != b.volume.frame_bytes) return a.volume.frame_bytes > b.volume.frame_bytes;
@@ -333,7 +353,7 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
         });
         w.key("sources").begin_array();
         for (const SourceVolume& src : srcs) {  // one line each, built at once
-            JsonLine l;
+            JsonLine l(w);                      // in place
             l.lit("{\"address\":").address(src.address);
             l.lit(",\"frames\":").u64(src.volume.frames);
             l.lit(",\"frame_bytes\":").u64(src.volume.frame_bytes);
@@ -347,7 +367,7 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
         t.ports(*d, &ports);
         top_ports(&ports, cfg.max_ports, &omitted);
         for (const PortVolume& p : ports) {
-            JsonLine l;
+            JsonLine l(w);  // in place
             l.lit("{\"transport\":").plain(transport_name(p.transport));
             l.lit(",\"port\":").u64(p.port);
             l.lit(",\"frames\":").u64(p.frames);

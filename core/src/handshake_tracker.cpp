@@ -527,21 +527,26 @@ HandshakeReport HandshakeTracker::report() const {
     r.connect = summarize(conn);
     // Most connections first; ties in address, then port order. Sorted as
     // indices, then each server's report is built once, in its place, and
-    // the samples follow their server.
+    // the samples follow their server. Each index carries its order's first
+    // 128 bits (the connections, inverted; the address family; the address's
+    // first 88 bits), so that most comparisons are two integer compares; the
+    // rest (an IPv6 address that shares those bits, or one address with two
+    // ports) compare the keys themselves.
     struct Rank {
-        std::uint32_t connections;
-        IpAddress::SortKey address;
-        std::uint16_t port;
+        std::uint64_t high, low;
         std::uint32_t index;
     };
     std::vector<Rank> ranks;
     ranks.reserve(keys.size());
-    for (std::uint32_t i = 0; i < keys.size(); ++i)
-        ranks.push_back(Rank{counts[i].connections, keys[i].address.sort_key(), keys[i].port, i});
-    std::sort(ranks.begin(), ranks.end(), [](const Rank& a, const Rank& b) {
-        if (a.connections != b.connections) return a.connections > b.connections;
-        if (!(a.address == b.address)) return a.address < b.address;
-        return a.port < b.port;
+    for (std::uint32_t i = 0; i < keys.size(); ++i) {
+        const IpAddress::SortKey a = keys[i].address.sort_key();
+        ranks.push_back(Rank{std::uint64_t{~counts[i].connections} << 32 | std::uint64_t{a.family} << 24 | a.high >> 40,
+                             a.high << 24 | a.low >> 40, i});
+    }
+    std::sort(ranks.begin(), ranks.end(), [&keys](const Rank& a, const Rank& b) {
+        if (a.high != b.high) return a.high < b.high;
+        if (a.low != b.low) return a.low < b.low;
+        return keys[a.index] < keys[b.index];  // the same connections: the address, then the port
     });
     ServerReports& servers = r.servers;
     servers.keys_.reserve(keys.size());
@@ -608,7 +613,7 @@ std::uint64_t handshake_json(const HandshakeTracker& t, const std::function<void
 
 namespace {
 void write_connection(JsonWriter& w, const Handshake& h) {
-    JsonLine l;  // one line per connection: built at once (a report lists millions)
+    JsonLine l(w);  // one line per connection: built at once, in place (a report lists millions)
     l.lit("{\"stream\":").u64(h.stream);
     l.lit(",\"client\":").address(h.client);
     l.lit(",\"client_port\":").u64(h.client_port);
@@ -678,8 +683,8 @@ std::uint64_t write_handshake_json(const HandshakeTracker& t, JsonWriter& w,
     w.summary_ms("connect_ms", r.connect);
     w.key("histogram").histogram_value(r.histogram);
     w.key("servers").begin_array();
-    for (const ServerReport& s : r.servers) {  // one line each, built at once
-        JsonLine l;
+    for (const ServerReport& s : r.servers) {  // one line each, built at once, in place
+        JsonLine l(w);
         l.lit("{\"server\":").address(s.key.address);
         l.lit(",\"server_port\":").u64(s.key.port);
         l.lit(",\"connections\":").u64(s.connections);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 
 namespace triage {
 
@@ -74,9 +75,29 @@ void JsonWriter::flush_if_full() {
 }
 
 JsonWriter& JsonWriter::raw_value(const JsonLine& line) {
+    if (line.in_place_ == this) {
+        size_ = static_cast<std::size_t>(line.p_ - buf_.get());
+        flush_if_full();
+        return *this;
+    }
     raw_number(line.view());
     flush_if_full();  // a long list of lines is streamed as it is written
     return *this;
+}
+
+JsonWriter& JsonWriter::raw_members(const JsonLine& members) {
+    Level& level = first_.back();
+    if (!level.first) put(',');
+    level.first = false;
+    put(members.view());
+    return *this;
+}
+
+std::string_view JsonWriter::member_break() const {
+    if (indent_ <= 0 || first_.back().compact) return {};
+    break_.assign(1, '\n');
+    break_.append(first_.size() * static_cast<std::size_t>(indent_), ' ');
+    return break_;
 }
 
 JsonWriter& JsonWriter::begin_object() {
@@ -195,6 +216,14 @@ JsonWriter& JsonWriter::raw_number(std::string_view digits) {
     return *this;
 }
 
+JsonLine& JsonLine::decimal(double v, int decimals) {
+    if (!std::isfinite(v)) return lit("0");
+    const auto r = std::to_chars(p_, end(), v, std::chars_format::fixed, decimals);
+    if (r.ec != std::errc()) return lit("0");
+    p_ = r.ptr;
+    return *this;
+}
+
 JsonLine& JsonLine::summary_ms(const Summary& s) {
     const bool any = s.count > 0;
     lit("{\"count\":").u64(s.count);
@@ -236,7 +265,7 @@ JsonLine& JsonLine::summary_ms(const Summary& s) {
 
 JsonWriter& JsonWriter::summary_ms_value(const Summary& s) {
     if (opens_compact()) {  // the same text, built at once
-        JsonLine line;
+        JsonLine line(*this);
         return raw_value(line.summary_ms(s));
     }
     begin_object();

@@ -21,9 +21,18 @@ namespace triage {
 // into a fixed buffer, then written by JsonWriter::raw_value() at once,
 // without the writer's per-token bookkeeping. Only for values of bounded size
 // whose strings need no escape (addresses, names from the code).
+class JsonWriter;
+
 class JsonLine {
 public:
     static constexpr std::size_t kCapacity = 2048;
+    JsonLine() = default;
+    // Built in place at the end of `w`'s output, after the separator `w`
+    // writes before a value, so that raw_value() only counts it in: no
+    // copy. Nothing else may be written to `w` until then.
+    explicit JsonLine(JsonWriter& w);
+    JsonLine(const JsonLine&) = delete;
+    JsonLine& operator=(const JsonLine&) = delete;
     template <std::size_t N>
     JsonLine& lit(const char (&s)[N]) {
         std::memcpy(p_, s, N - 1);
@@ -61,12 +70,26 @@ public:
         return *this;
     }
     JsonLine& summary_ms(const Summary& s);
-    std::string_view view() const { return {buf_, static_cast<std::size_t>(p_ - buf_)}; }
+    // Text whose length is known only at run time (a separator the writer
+    // gives: JsonWriter::member_break()).
+    JsonLine& text(std::string_view s) {
+        std::memcpy(p_, s.data(), s.size());
+        p_ += s.size();
+        return *this;
+    }
+    // A number with `decimals` digits after the point, as format_double()
+    // writes it ("0" if not finite).
+    JsonLine& decimal(double v, int decimals);
+    void clear() { p_ = start_; }
+    std::string_view view() const { return {start_, static_cast<std::size_t>(p_ - start_)}; }
 
 private:
-    char* end() { return buf_ + kCapacity; }
+    friend class JsonWriter;
+    char* end() { return start_ + kCapacity; }
     char buf_[kCapacity];
+    char* start_ = buf_;
     char* p_ = buf_;
+    const JsonWriter* in_place_ = nullptr;  // the writer whose buffer holds the text
 };
 
 class JsonWriter {
@@ -127,8 +150,22 @@ public:
     }
     // A number written as-is (already formatted, e.g. by format_ms()).
     JsonWriter& raw_number(std::string_view digits);
-    // A compact value built by JsonLine (its text as-is).
+    // A compact value built by JsonLine (its text as-is; if built in place,
+    // where it is).
     JsonWriter& raw_value(const JsonLine& line);
+    // Members of the object open now, built by JsonLine at once (a report
+    // writes a dozen for each of tens of thousands of records): each member
+    // begins with member_break() and its key with key_colon(), and members
+    // are separated by commas; the comma before the first is the writer's.
+    JsonWriter& raw_members(const JsonLine& members);
+    // What comes before a member of the object open now: a newline and the
+    // indentation of its depth, or nothing when the object is compact or the
+    // output unindented.
+    std::string_view member_break() const;
+    // What follows a key: ": " with indentation, else ":".
+    std::string_view key_colon() const {
+        return indent_ > 0 && !first_.back().compact ? std::string_view(": ") : std::string_view(":");
+    }
     // True when a container opened now is written on one line.
     bool opens_compact() const { return first_.size() >= compact_depth_; }
 
@@ -211,6 +248,14 @@ public:
     static void escape_to(std::string& out, std::string_view s);
 
 private:
+    friend class JsonLine;
+    // Room for a JsonLine at the end of the output, after the separator
+    // before a value.
+    char* line_begin() {
+        before_value();
+        if (cap_ - size_ < JsonLine::kCapacity) grow(JsonLine::kCapacity);
+        return buf_.get() + size_;
+    }
     // The output buffer: appends are inline copies (a report writes millions
     // of short tokens); it grows out of line.
     void put(const char* p, std::size_t n) {
@@ -268,6 +313,9 @@ private:
     std::size_t compact_depth_ = SIZE_MAX;
     bool after_key_ = false;
     int indent_;
+    mutable std::string break_;  // member_break()'s text
 };
+
+inline JsonLine::JsonLine(JsonWriter& w) : start_(w.line_begin()), p_(start_), in_place_(&w) {}
 
 }  // namespace triage
