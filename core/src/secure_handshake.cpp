@@ -464,8 +464,12 @@ TlsUpdate TlsTracker::add(const TcpSegment& seg, const PayloadRef& bytes) {
     if (!s.payload || s.available < 6) {
         return up;  // bytes not there: decide on a later segment
     }
-    if (!tls_record_header(s.payload, s.available, &r) || r.type != 22 || s.payload[5] != 1) {
-        if (!h) *sl = *sl == 0 ? kProbing + 1 : *sl + 1;  // kNotTls after kProbeSegments
+    const bool record = tls_record_header(s.payload, s.available, &r);
+    if (!record || r.type != 22 || s.payload[5] != 1) {
+        // Application data: the stream's handshake, if it had one, is over
+        // (it came before the capture); no ClientHello can follow in the
+        // clear. Anything else: looked at again on the next data segments.
+        if (!h) *sl = record && r.type == 23 ? kNotTls : *sl == 0 ? kProbing + 1 : *sl + 1;
         return up;
     }
     records_.emplace_back();

@@ -249,6 +249,21 @@ TEST(Tls, NotTlsAfterEightPlaintextSegmentsButStartTlsBefore) {
     EXPECT_TRUE(d.t.handshakes().empty());
 }
 
+// A stream whose data starts with TLS application data had its handshake
+// before the capture: it is not probed further, so a later record that looks
+// like a ClientHello (as encrypted bytes may) starts no handshake. Plaintext
+// first (STARTTLS) is still probed.
+TEST(Tls, ApplicationDataFirstIsAStreamAlreadyPastItsHandshake) {
+    Conn c;
+    c.send(true, record(23, Bytes(32, 0xab)), 0);
+    c.send(true, record(22, client_hello("late.test")), kMs);
+    EXPECT_TRUE(c.t.handshakes().empty());
+    Conn d;
+    d.send(false, Bytes{'2', '2', '0', ' ', 'h', 'i', '\r', '\n'}, 0);
+    d.send(true, record(22, client_hello("starttls.test")), kMs);
+    EXPECT_EQ(d.t.handshakes().size(), 1u);
+}
+
 TEST(Tls, PayloadFoundInTheFrame) {
     // Ethernet + IPv4 + TCP (ports 40000 -> 443, seq 0x01020304, 32-byte header) + payload.
     Bytes frame(14, 0);

@@ -183,7 +183,9 @@ private:
     // tcp.stream -> 1 + its latest record; 0 unknown; above kProbing: not
     // TLS so far, (value - kProbing) data segments seen. A ClientHello may
     // follow a few plaintext exchanges (STARTTLS, MySQL, PostgreSQL): the
-    // first kProbeSegments data segments are looked at; kNotTls after.
+    // first kProbeSegments data segments are looked at; kNotTls after, or as
+    // soon as one is a TLS application data record (a stream whose
+    // handshake came before the capture).
     static constexpr std::uint32_t kNotTls = UINT32_MAX;
     static constexpr std::uint32_t kProbeSegments = 8;
     static constexpr std::uint32_t kProbing = kNotTls - kProbeSegments;
