@@ -160,14 +160,14 @@ PortVolume EgressTracker::port(std::uint32_t entry) const {
 
 std::vector<const Destination*> EgressTracker::destinations() const {
     // Sorted by (bytes, address) as indices, each carrying its destination's
-    // bytes (inverted: most first) and the start of its address as integers
-    // that sort as the address does (its family, then its first seven
-    // bytes): most comparisons are two integer compares, and read the records
-    // only on a tie of both. 24 bytes per destination beside the records
-    // while sorting, 8 after.
+    // bytes (inverted: most first) and the start of its address as an integer
+    // that sorts as the address does (its family, then its first three
+    // bytes): most comparisons read the 16-byte ranks only, the records on a
+    // tie of both. 16 bytes per destination beside the records while
+    // sorting, 20 while the order is taken out, 12 after.
     struct Rank {
-        std::uint64_t bytes, address;
-        std::uint32_t index;
+        std::uint64_t bytes;
+        std::uint32_t address, index;
     };
     const auto n = static_cast<std::uint32_t>(dests_.size());
     std::vector<Rank> ranks(n);
@@ -175,16 +175,19 @@ std::vector<const Destination*> EgressTracker::destinations() const {
         std::uint64_t bytes = 0;
         sources_.for_each(dests_[i].sources_, [&](std::uint32_t e) { bytes += sources_.count(e, 1); });
         const IpAddress::SortKey k = dests_[i].address.sort_key();
-        ranks[i] = Rank{~bytes, std::uint64_t{k.family} << 56 | k.high >> 8, i};
+        ranks[i] = Rank{~bytes, std::uint32_t{k.family} << 24 | static_cast<std::uint32_t>(k.high >> 40), i};
     }
     std::sort(ranks.begin(), ranks.end(), [this](const Rank& a, const Rank& b) {
         if (a.bytes != b.bytes) return a.bytes < b.bytes;
         if (a.address != b.address) return a.address < b.address;
         return dests_[a.index].address < dests_[b.index].address;
     });
+    std::vector<std::uint32_t> order(n);
+    for (std::uint32_t i = 0; i < n; ++i) order[i] = ranks[i].index;
+    std::vector<Rank>().swap(ranks);
     std::vector<const Destination*> out;
     out.reserve(n);
-    for (const Rank& r : ranks) out.push_back(&dests_[r.index]);
+    for (std::uint32_t i : order) out.push_back(&dests_[i]);
     return out;
 }
 
