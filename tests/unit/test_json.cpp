@@ -84,3 +84,40 @@ TEST(JsonLine, NumbersAddressesAndNulls) {
     l.lit(",\"c\":").ms_or_null(true, 1).lit(",\"d\":").epoch_us(1'700'000'000'123'456'789).lit("}");
     EXPECT_EQ(l.view(), R"({"a":"2001:db8::1","b":null,"c":0.000001,"d":1700000000.123457})");
 }
+
+// A line built in place in the writer's buffer gives the text a line built
+// apart and copied in gives, across the chunks a sink receives.
+TEST(JsonLine, BuiltInPlaceAsCopied) {
+    const auto write = [](bool in_place) {
+        std::string out;
+        std::size_t chunks = 0;
+        JsonWriter w(2, [&](std::string_view c) {
+            out.append(c);
+            ++chunks;
+        });
+        w.set_compact_depth(2);
+        w.begin_object();
+        w.key("lines").begin_array();
+        for (std::uint64_t i = 0; i < 3000; ++i) {
+            const auto line = [&](JsonLine& l) {
+                l.lit("{\"i\":").u64(i).lit(",\"a\":").address(IpAddress::v4(static_cast<std::uint32_t>(i * 7919)));
+                w.raw_value(l.lit(",\"ms\":").ms(static_cast<Nanos>(i) * 1234567).lit("}"));
+            };
+            if (in_place) {
+                JsonLine l(w);
+                line(l);
+            } else {
+                JsonLine l;
+                line(l);
+            }
+        }
+        w.end_array();
+        w.end_object();
+        w.finish();
+        EXPECT_GT(chunks, 1u);
+        return out;
+    };
+    const std::string copied = write(false);
+    EXPECT_EQ(write(true), copied);
+    EXPECT_NE(copied.find("\n    {\"i\":2999,\"a\":\""), std::string::npos);
+}

@@ -16,13 +16,13 @@
 
 namespace triage {
 
+class JsonWriter;
+
 // The text of one compact JSON value built in place, for the records of long
 // lists (a connection, a summary): literal fragments and numbers are copied
 // into a fixed buffer, then written by JsonWriter::raw_value() at once,
 // without the writer's per-token bookkeeping. Only for values of bounded size
 // whose strings need no escape (addresses, names from the code).
-class JsonWriter;
-
 class JsonLine {
 public:
     static constexpr std::size_t kCapacity = 2048;
