@@ -159,32 +159,27 @@ PortVolume EgressTracker::port(std::uint32_t entry) const {
 }
 
 std::vector<const Destination*> EgressTracker::destinations() const {
-    // Sorted by (bytes, address) as indices, each carrying its destination's
-    // bytes (inverted: most first) and the start of its address as an integer
-    // that sorts as the address does (its family, then its first three
-    // bytes): most comparisons read the 16-byte ranks only, the records on a
-    // tie of both. 16 bytes per destination beside the records while
-    // sorting, 20 while the order is taken out, 12 after.
-    struct Rank {
-        std::uint64_t bytes;
-        std::uint32_t address, index;
-    };
+    // Indices sorted by (bytes, address), each destination's bytes summed
+    // once and the start of its address kept as an integer that sorts as the
+    // address does (its family, then its first three bytes): most comparisons
+    // read two small arrays, the records only on a tie of both. 16 bytes per
+    // destination beside the records while sorting, 12 after.
     const auto n = static_cast<std::uint32_t>(dests_.size());
-    std::vector<Rank> ranks(n);
+    std::vector<std::uint64_t> bytes(n);
+    std::vector<std::uint32_t> prefix(n), order(n);
     for (std::uint32_t i = 0; i < n; ++i) {
-        std::uint64_t bytes = 0;
-        sources_.for_each(dests_[i].sources_, [&](std::uint32_t e) { bytes += sources_.count(e, 1); });
+        order[i] = i;
+        sources_.for_each(dests_[i].sources_, [&](std::uint32_t e) { bytes[i] += sources_.count(e, 1); });
         const IpAddress::SortKey k = dests_[i].address.sort_key();
-        ranks[i] = Rank{~bytes, std::uint32_t{k.family} << 24 | static_cast<std::uint32_t>(k.high >> 40), i};
+        prefix[i] = std::uint32_t{k.family} << 24 | static_cast<std::uint32_t>(k.high >> 40);
     }
-    std::sort(ranks.begin(), ranks.end(), [this](const Rank& a, const Rank& b) {
-        if (a.bytes != b.bytes) return a.bytes < b.bytes;
-        if (a.address != b.address) return a.address < b.address;
-        return dests_[a.index].address < dests_[b.index].address;
+    std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+        if (bytes[a] != bytes[b]) return bytes[a] > bytes[b];
+        if (prefix[a] != prefix[b]) return prefix[a] < prefix[b];
+        return dests_[a].address < dests_[b].address;
     });
-    std::vector<std::uint32_t> order(n);
-    for (std::uint32_t i = 0; i < n; ++i) order[i] = ranks[i].index;
-    std::vector<Rank>().swap(ranks);
+    std::vector<std::uint64_t>().swap(bytes);
+    std::vector<std::uint32_t>().swap(prefix);
     std::vector<const Destination*> out;
     out.reserve(n);
     for (std::uint32_t i : order) out.push_back(&dests_[i]);
