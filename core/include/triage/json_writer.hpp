@@ -73,6 +73,7 @@ public:
     // Text whose length is known only at run time (a separator the writer
     // gives: JsonWriter::member_break()).
     JsonLine& text(std::string_view s) {
+        if (s.empty()) return *this;  // an empty view's data() may be null
         std::memcpy(p_, s.data(), s.size());
         p_ += s.size();
         return *this;
