@@ -304,54 +304,36 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
     std::vector<PortVolume> ports;
     for (const Destination* d : t.destinations()) {
         w.begin_object();
-        // The members up to the lists at once (tens of thousands of
-        // destinations), as key() and value() would write them.
-        const std::string_view brk = w.member_break(), colon = w.key_colon();
-        JsonLine head;
-        bool first = true;  // in `head`: raw_members() writes the comma before its first member
-        const auto field = [&](std::string_view quoted_key) -> JsonLine& {
-            if (!first) head.lit(",");
-            first = false;
-            return head.text(brk).text(quoted_key).text(colon);
-        };
-        field("\"address\"").address(d->address);
+        w.field("address", d->address);
         const std::string name = names ? names(d->address) : std::string();
-        if (name.empty()) {
-            field("\"name\"").null();
-        } else {  // any text: the writer escapes it
-            w.raw_members(head);
-            w.key("name").value(name);
-            head.clear();
-            first = true;
-        }
+        w.key("name");
+        if (name.empty())
+            w.null();
+        else
+            w.value(name);
+        w.plain_field("scope", scope_name(d->direction));
         t.sources(*d, &srcs);
         const Volume dv = sum_of(srcs);
-        field("\"scope\"").plain(scope_name(d->direction));
-        field("\"frames\"").u64(dv.frames);
-        field("\"frame_bytes\"").u64(dv.frame_bytes);
-        field("\"ip_bytes\"").u64(dv.ip_bytes);
-        field("\"payload_bytes\"").u64(dv.payload_bytes);
-        field("\"share\"")
-            .decimal(outbound_bytes ? static_cast<double>(dv.frame_bytes) / static_cast<double>(outbound_bytes) : 0.0,
-                     6);
+        volume_fields(w, dv);
+        w.key("share").raw_number(
+            format_double(outbound_bytes ? static_cast<double>(dv.frame_bytes) / outbound_bytes : 0.0, 6));
         if (priced) {
-            JsonLine& l = field("\"estimated_cost\"");
+            w.key("estimated_cost");
             if (d->direction == Direction::outbound_external)
-                l.decimal(cost(cfg, dv.ip_bytes), 6);
+                w.raw_number(format_double(cost(cfg, dv.ip_bytes), 6));
             else
-                l.null();
+                w.null();
         }
-        field("\"first_time\"").epoch_us(d->first_time());
-        field("\"last_time\"").epoch_us(d->last_time());
-        w.raw_members(head);
+        w.key("first_time").epoch_us(d->first_time());
+        w.key("last_time").epoch_us(d->last_time());
         // Most frame bytes first; ties in address order (the addresses differ).
         std::sort(srcs.begin(), srcs.end(), [](const SourceVolume& a, const SourceVolume& b) {
             if (a.volume.frame_bytes != b.volume.frame_bytes) return a.volume.frame_bytes > b.volume.frame_bytes;
             return a.address < b.address;
         });
         w.key("sources").begin_array();
-        for (const SourceVolume& src : srcs) {  // one line each, built at once
-            JsonLine l(w);                      // in place
+        for (const SourceVolume& src : srcs) {  // one line each, built at once, in place
+            JsonLine l(w);
             l.lit("{\"address\":").address(src.address);
             l.lit(",\"frames\":").u64(src.volume.frames);
             l.lit(",\"frame_bytes\":").u64(src.volume.frame_bytes);
@@ -365,7 +347,7 @@ void write_egress_json(const EgressTracker& t, const NameResolver& names, JsonWr
         t.ports(*d, &ports);
         top_ports(&ports, cfg.max_ports, &omitted);
         for (const PortVolume& p : ports) {
-            JsonLine l(w);  // in place
+            JsonLine l(w);  // one line each, in place
             l.lit("{\"transport\":").plain(transport_name(p.transport));
             l.lit(",\"port\":").u64(p.port);
             l.lit(",\"frames\":").u64(p.frames);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cmath>
 
 namespace triage {
 
@@ -83,21 +82,6 @@ JsonWriter& JsonWriter::raw_value(const JsonLine& line) {
     raw_number(line.view());
     flush_if_full();  // a long list of lines is streamed as it is written
     return *this;
-}
-
-JsonWriter& JsonWriter::raw_members(const JsonLine& members) {
-    Level& level = first_.back();
-    if (!level.first) put(',');
-    level.first = false;
-    put(members.view());
-    return *this;
-}
-
-std::string_view JsonWriter::member_break() const {
-    if (indent_ <= 0 || first_.back().compact) return {};
-    break_.assign(1, '\n');
-    break_.append(first_.size() * static_cast<std::size_t>(indent_), ' ');
-    return break_;
 }
 
 JsonWriter& JsonWriter::begin_object() {
@@ -213,14 +197,6 @@ JsonWriter& JsonWriter::value(bool b) {
 JsonWriter& JsonWriter::raw_number(std::string_view digits) {
     before_value();
     put(digits);
-    return *this;
-}
-
-JsonLine& JsonLine::decimal(double v, int decimals) {
-    if (!std::isfinite(v)) return lit("0");
-    const auto r = std::to_chars(p_, end(), v, std::chars_format::fixed, decimals);
-    if (r.ec != std::errc()) return lit("0");
-    p_ = r.ptr;
     return *this;
 }
 

@@ -70,18 +70,6 @@ public:
         return *this;
     }
     JsonLine& summary_ms(const Summary& s);
-    // Text whose length is known only at run time (a separator the writer
-    // gives: JsonWriter::member_break()).
-    JsonLine& text(std::string_view s) {
-        if (s.empty()) return *this;  // an empty view's data() may be null
-        std::memcpy(p_, s.data(), s.size());
-        p_ += s.size();
-        return *this;
-    }
-    // A number with `decimals` digits after the point, as format_double()
-    // writes it ("0" if not finite).
-    JsonLine& decimal(double v, int decimals);
-    void clear() { p_ = start_; }
     std::string_view view() const { return {start_, static_cast<std::size_t>(p_ - start_)}; }
 
 private:
@@ -154,19 +142,6 @@ public:
     // A compact value built by JsonLine (its text as-is; if built in place,
     // where it is).
     JsonWriter& raw_value(const JsonLine& line);
-    // Members of the object open now, built by JsonLine at once (a report
-    // writes a dozen for each of tens of thousands of records): each member
-    // begins with member_break() and its key with key_colon(), and members
-    // are separated by commas; the comma before the first is the writer's.
-    JsonWriter& raw_members(const JsonLine& members);
-    // What comes before a member of the object open now: a newline and the
-    // indentation of its depth, or nothing when the object is compact or the
-    // output unindented.
-    std::string_view member_break() const;
-    // What follows a key: ": " with indentation, else ":".
-    std::string_view key_colon() const {
-        return indent_ > 0 && !first_.back().compact ? std::string_view(": ") : std::string_view(":");
-    }
     // True when a container opened now is written on one line.
     bool opens_compact() const { return first_.size() >= compact_depth_; }
 
@@ -314,7 +289,6 @@ private:
     std::size_t compact_depth_ = SIZE_MAX;
     bool after_key_ = false;
     int indent_;
-    mutable std::string break_;  // member_break()'s text
 };
 
 inline JsonLine::JsonLine(JsonWriter& w) : start_(w.line_begin()), p_(start_), in_place_(&w) {}
