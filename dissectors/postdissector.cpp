@@ -24,29 +24,14 @@ struct Ids {
 };
 Ids g_ids;
 
-// What the walk over a frame's layers does with a protocol id: a table
-// indexed by id (ids are small dense integers), built at handoff, so that
-// each layer costs one load, not a compare with every id below. Only a few
-// protocols have a kind: a filter of one cache line rejects every other id
-// first (most layers), so that a frame reads the table's lines (one per
-// layer: ~200k ids) only for those few.
+// What the walk over a frame's layers does with a protocol id: only a few
+// protocols have a kind, found in one load (IdKinds), set at handoff.
 enum class Layer : std::uint8_t { other, self, ip4, ip6, tcp, udp, rpc, icmp, http };
 constexpr std::size_t kLayerKinds = static_cast<std::size_t>(Layer::http) + 1;  // http: the last kind
-std::vector<Layer> g_layers;
-IdFilter g_special;  // the ids with a kind other than `other`
+IdKinds g_layers;
 
 Layer layer_of(int id) {
-    if (!g_special.maybe(id)) return Layer::other;
-    return id >= 0 && static_cast<std::size_t>(id) < g_layers.size() ? g_layers[static_cast<std::size_t>(id)]
-                                                                     : Layer::other;
-}
-
-void set_layer(int id, Layer l) {
-    if (id < 0) return;  // a protocol this Wireshark lacks
-    if (static_cast<std::size_t>(id) >= g_layers.size())
-        g_layers.resize(static_cast<std::size_t>(id) + 1, Layer::other);
-    g_layers[static_cast<std::size_t>(id)] = l;
-    g_special.add(id);
+    return static_cast<Layer>(g_layers.kind(id));
 }
 
 expert_field* expert_for(Severity s) {
@@ -358,9 +343,13 @@ void register_handoff() {
     g_ids.tcp_tap = find_tap_id("tcp");
     g_ids.udp_tap = find_tap_id("udp");
     g_ids.rpc_tap = find_tap_id("rpc");
-    g_layers.clear();
-    g_special.clear();
-    const auto layer = [](const char* filter_name, Layer l) { set_layer(proto_get_id_by_filter_name(filter_name), l); };
+    std::vector<std::pair<int, std::uint8_t>> kinds;
+    const auto set_layer = [&kinds](int id, Layer l) {
+        if (id >= 0) kinds.emplace_back(id, static_cast<std::uint8_t>(l));  // id < 0: a protocol this Wireshark lacks
+    };
+    const auto layer = [&set_layer](const char* filter_name, Layer l) {
+        set_layer(proto_get_id_by_filter_name(filter_name), l);
+    };
     layer("ip", Layer::ip4);
     layer("ipv6", Layer::ip6);
     layer("tcp", Layer::tcp);
@@ -371,6 +360,7 @@ void register_handoff() {
     layer("icmpv6", Layer::icmp);
     layer("http", Layer::http);
     set_layer(prefs::proto_id(), Layer::self);
+    if (!g_layers.set(kinds)) g_warning("triage: the protocols the producer looks for could not be indexed");
     dissector_handle_t h = create_dissector_handle(ws::guard<dissect>, prefs::proto_id());
     register_postdissector(h);
 }
