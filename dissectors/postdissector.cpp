@@ -17,10 +17,15 @@ int hf_unwanted = -1, hf_severity = -1, hf_reason = -1, hf_category = -1;
 gint ett_triage = -1;
 expert_field ei_low = EI_INIT, ei_medium = EI_INIT, ei_high = EI_INIT, ei_critical = EI_INIT;
 
-// Tap ids of the dissectors whose public tap data we read; looked up at
-// handoff (they register before any plugin's handoff).
-struct Ids {
+// What the producer reads on every frame besides the frame, in one cache
+// line (between two frames the dissection evicts it, and each line read back
+// is a miss): the tap ids of the dissectors whose public tap data it reads,
+// looked up at handoff (they register before any plugin's handoff), Triage's
+// own tap, and the policy in force.
+struct alignas(64) Ids {
     int ip_tap = -1, ipv6_tap = -1, tcp_tap = -1, udp_tap = -1, rpc_tap = -1, expert_tap = -1;
+    int triage_tap = -1;               // prefs::triage_tap(), registered before the handoff
+    CompiledPolicy* policy = nullptr;  // prefs::on_change keeps it current
 };
 Ids g_ids;
 
@@ -172,12 +177,8 @@ void outer_ip(const LoadContext& c, FrameRecord* r) {
     }
 }
 
-// The policy in force (prefs::on_change keeps it current): read on every
-// frame a statistic or the tree asks for policy hits.
-CompiledPolicy* g_policy = nullptr;
-
 void policy_hits(const LoadContext& c, FrameRecord* r) {
-    CompiledPolicy& policy = *g_policy;
+    CompiledPolicy& policy = *g_ids.policy;
     r->matched_policy = &policy;
     policy.match(c.layers.data(), c.layers.size(), r->inner_transport, r->inner_sport, r->inner_dport, &r->matched);
     if (c.http && is_tracker_request(ws::frame_bytes(c.tvb)))
@@ -272,16 +273,21 @@ void load_transport(const void* context, FrameRecord::Transport* out) {
     out->captured = bytes.size();
 }
 
+// The record of the frame being dissected and what its loaders read: valid
+// until the frame's taps have run (tap_push_tapped_queue, right after
+// dissection); the next frame overwrites them. Not function-local statics: no
+// guard to read on every frame.
+FrameRecord g_record;
+LoadContext g_load;
+
 int dissect(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) {
-    const bool listened = have_tap_listener(prefs::triage_tap());
+    const bool listened = have_tap_listener(g_ids.triage_tap);
     if (g_ids.expert_tap <= 0) g_ids.expert_tap = find_tap_id("expert");  // registered after our handoff
     const bool expert = g_ids.expert_tap > 0 && have_tap_listener(g_ids.expert_tap);
     if (!listened && !tree && !expert) return 0;
 
-    // Valid until the frame's taps have run (tap_push_tapped_queue, right
-    // after dissection); the next frame overwrites it.
-    static FrameRecord r;
-    static LoadContext load;
+    FrameRecord& r = g_record;
+    LoadContext& load = g_load;
     r.frame = pinfo->num;
     r.time = ws::to_nanos(pinfo->abs_ts);
     r.frame_len = pinfo->fd->pkt_len;
@@ -294,7 +300,7 @@ int dissect(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) {
         const std::vector<std::uint32_t>& hits = r.hits();  // shown now, with the frame
         if (!hits.empty()) show_hits(r, tvb, pinfo, tree);
     }
-    if (listened) tap_queue_packet(prefs::triage_tap(), pinfo, &r);
+    if (listened) tap_queue_packet(g_ids.triage_tap, pinfo, &r);
     return 0;
 }
 
@@ -334,10 +340,11 @@ void register_fields() {
     proto_register_subtree_array(ett, G_N_ELEMENTS(ett));
     expert_module_t* em = expert_register_protocol(prefs::proto_id());
     expert_register_field_array(em, ei, G_N_ELEMENTS(ei));
-    prefs::on_change([](const prefs::Settings& s) { g_policy = s.policy.get(); });
+    prefs::on_change([](const prefs::Settings& s) { g_ids.policy = s.policy.get(); });
 }
 
 void register_handoff() {
+    g_ids.triage_tap = prefs::triage_tap();
     g_ids.ip_tap = find_tap_id("ip");
     g_ids.ipv6_tap = find_tap_id("ipv6");
     g_ids.tcp_tap = find_tap_id("tcp");
