@@ -469,7 +469,12 @@ TlsUpdate TlsTracker::add(const TcpSegment& seg, const PayloadRef& bytes) {
         // Application data: the stream's handshake, if it had one, is over
         // (it came before the capture); no ClientHello can follow in the
         // clear. Anything else: looked at again on the next data segments.
-        if (!h) *sl = record && r.type == 23 ? kNotTls : *sl == 0 ? kProbing + 1 : *sl + 1;
+        if (!h) {
+            if (record && r.type == 23)
+                *sl = kNotTls;
+            else
+                *sl = *sl == 0 ? kProbing + 1 : *sl + 1;  // kNotTls after kProbeSegments
+        }
         return up;
     }
     records_.emplace_back();
