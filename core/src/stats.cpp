@@ -103,13 +103,15 @@ Summary summarize_sorted(const Nanos* samples, std::size_t size) {
 }
 
 Summary summarize(std::vector<Nanos>& samples) {
+    return summarize(samples.data(), samples.size());
+}
+
+Summary summarize(Nanos* const first, const std::size_t n) {
     // The four ranks by selection, each among the samples above the one
     // before (all of them no smaller than it): linear, where sorting a
     // whole population (every handshake's RTT) is n log n.
-    Summary s = count_and_mean(samples.data(), samples.size());
-    if (samples.empty()) return s;
-    const std::size_t n = samples.size();
-    Nanos* const first = samples.data();
+    Summary s = count_and_mean(first, n);
+    if (n == 0) return s;
     const auto [lo, hi] = std::minmax_element(first, first + n);
     s.min = *lo;
     s.max = *hi;

@@ -503,3 +503,54 @@ TEST(Handshake, ServersOfEqualCountsInAddressThenPortOrder) {
         EXPECT_EQ(r.servers[i].connections, want[i].connections) << i;
     }
 }
+
+// After its ACK, a stream's segments without SYN change nothing, whichever
+// of the handshake's streams they come on; a SYN still does.
+TEST(Handshake, AfterTheAckOnlyASynChangesAnything) {
+    Feed f;
+    f.seg(0, true, syn, 100, 0, 0);
+    f.seg(2, true, syn, 100, 0, 3000 * MS);  // retried in a new stream: the same handshake
+    f.seg(2, false, syn | ack, 900, 101, 3020 * MS);
+    EXPECT_TRUE(f.seg(2, true, ack, 101, 901, 3021 * MS).rtt_now_known);
+    for (std::uint32_t stream : {0u, 2u}) {
+        EXPECT_EQ(f.seg(stream, true, ack, 101, 901, 3022 * MS, 100).handshake, nullptr);
+        EXPECT_EQ(f.seg(stream, false, ack | fin, 901, 201, 3023 * MS).handshake, nullptr);
+        EXPECT_EQ(f.seg(stream, true, rst, 201, 0, 3024 * MS).handshake, nullptr);
+    }
+    EXPECT_EQ(f.only().outcome(), Outcome::completed);
+    EXPECT_EQ(f.only().rst_frame, 0u);
+    // A late SYN/ACK is counted; a SYN with a new ISN starts a new handshake,
+    // whose own segments are then followed again until its ACK.
+    EXPECT_NE(f.seg(2, false, syn | ack, 900, 101, 3030 * MS).handshake, nullptr);
+    EXPECT_EQ(f.t.handshakes()[0].synack_count, 2u);
+    EXPECT_TRUE(f.seg(2, true, syn, 7000, 0, 4000 * MS).is_new);
+    f.seg(2, false, syn | ack, 300, 7001, 4010 * MS);
+    EXPECT_NE(f.seg(2, false, rst, 301, 0, 4011 * MS).handshake, nullptr);  // before the ACK: counted
+    ASSERT_EQ(f.t.handshakes().size(), 2u);
+    EXPECT_EQ(f.t.handshakes()[1].rst_frame, f.frame);
+    EXPECT_EQ(f.t.handshakes()[1].outcome(), Outcome::no_ack);
+}
+
+// A stream numbered far beyond the others is kept apart; once the streams
+// between are seen, its segments still find its handshake.
+TEST(Handshake, FarStreamIsFoundAfterTheOthersCatchUp) {
+    Feed f;
+    f.seg(200000, true, syn, 100, 0, 0);
+    for (std::uint32_t stream : {60000u, 120000u, 180000u, 200001u})
+        f.seg(stream, true, syn, stream, 0, MS, 0, static_cast<std::uint16_t>(stream % 50000 + 1));
+    f.seg(200000, false, syn | ack, 900, 101, 20 * MS);
+    EXPECT_TRUE(f.seg(200000, true, ack, 101, 901, 21 * MS).rtt_now_known);
+    EXPECT_EQ(f.seg(200000, true, ack, 101, 901, 22 * MS, 10).handshake, nullptr);
+    EXPECT_EQ(f.t.handshakes().size(), 5u);
+    EXPECT_EQ(f.t.handshakes()[0].outcome(), Outcome::completed);
+    EXPECT_EQ(f.t.outcome_count(Outcome::completed), 1u);
+    EXPECT_EQ(f.t.outcome_count(Outcome::no_syn), 0u);
+}
+
+TEST(Handshake, EmptyReport) {
+    HandshakeTracker t;
+    const HandshakeReport r = t.report();
+    EXPECT_EQ(r.connections, 0u);
+    EXPECT_TRUE(r.servers.empty());
+    EXPECT_EQ(r.rtt.count, 0u);
+}

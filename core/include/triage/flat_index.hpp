@@ -14,8 +14,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
+#include "triage/huge_pages.hpp"
 #include "triage/ip_address.hpp"
 
 namespace triage {
@@ -100,17 +102,22 @@ private:
 
 // Records in fixed blocks of 4096: growing never copies them (no peak of
 // twice the memory, references stay valid) and indexing is a shift and a
-// mask (std::deque's is a division).
-template <typename T>
+// mask (std::deque's is a division). A store that grows large (`Huge`, for
+// one record per connection) takes its blocks after the first kSmallBlocks
+// from regions of 8 MiB in huge pages (huge_pages.hpp), several blocks to a
+// region: only the region being filled has memory mapped and not yet
+// written, at most 2 MiB.
+template <typename T, bool Huge = false>
 class Records {
 public:
     static constexpr std::size_t kShift = 12, kBlock = std::size_t{1} << kShift;
+    static constexpr std::size_t kSmallBlocks = 8;
     T& operator[](std::size_t i) { return blocks_[i >> kShift][i & (kBlock - 1)]; }
     const T& operator[](std::size_t i) const { return blocks_[i >> kShift][i & (kBlock - 1)]; }
     std::size_t size() const { return size_; }
     bool empty() const { return size_ == 0; }
     T& push_back(T value) {
-        if ((size_ & (kBlock - 1)) == 0) blocks_.push_back(std::make_unique<T[]>(kBlock));
+        if ((size_ & (kBlock - 1)) == 0) add_block();
         T& slot = (*this)[size_++];
         slot = std::move(value);
         return slot;
@@ -121,7 +128,31 @@ public:
     }
 
 private:
-    std::vector<std::unique_ptr<T[]>> blocks_;
+    static constexpr std::size_t kBlockBytes = kBlock * sizeof(T);
+    static constexpr std::size_t kRegionBytes = huge_round(std::max<std::size_t>(std::size_t{8} << 20, kBlockBytes));
+    static constexpr std::size_t kRegionBlocks = kRegionBytes / kBlockBytes;
+    void add_block() {
+        if constexpr (Huge) {
+            static_assert(std::is_trivially_destructible_v<T>, "a region is unmapped without destructors");
+            if (blocks_.size() >= kSmallBlocks) {
+                if (region_left_ == 0) {
+                    regions_.emplace_back(kRegionBytes);
+                    region_left_ = kRegionBlocks;
+                }
+                T* block = static_cast<T*>(regions_.back().get()) + (kRegionBlocks - region_left_) * kBlock;
+                --region_left_;
+                std::uninitialized_value_construct_n(block, kBlock);
+                blocks_.push_back(block);
+                return;
+            }
+        }
+        owned_.push_back(std::make_unique<T[]>(kBlock));
+        blocks_.push_back(owned_.back().get());
+    }
+    std::vector<T*> blocks_;
+    std::vector<std::unique_ptr<T[]>> owned_;
+    std::vector<HugeRegion> regions_;  // Huge only
+    std::size_t region_left_ = 0;      // blocks not yet taken from the last region
     std::size_t size_ = 0;
 };
 

@@ -6,12 +6,15 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <memory_resource>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "triage/flat_index.hpp"
+#include "triage/huge_pages.hpp"
 #include "triage/ip_address.hpp"
 #include "triage/stats.hpp"
 #include "triage/time_anomalies.hpp"
@@ -130,8 +133,8 @@ private:
 class ServerReports {
 public:
     using iterator = BuiltIterator<ServerReports, ServerReport>;
-    std::size_t size() const { return keys_.size(); }
-    bool empty() const { return keys_.empty(); }
+    std::size_t size() const { return a_ ? a_->keys.size() : 0; }
+    bool empty() const { return size() == 0; }
     ServerReport at(std::size_t i) const;
     ServerReport operator[](std::size_t i) const { return at(i); }
     iterator begin() const { return iterator(this, 0); }
@@ -147,12 +150,19 @@ private:
     // One leg's samples, grouped by server in report order, each group sorted:
     // server i's are values[start[i]] .. values[start[i + 1] - 1].
     struct Leg {
-        std::vector<std::uint32_t> start;
-        std::vector<Nanos> values;
+        explicit Leg(HugeArena* arena) : start(arena), values(arena) {}
+        std::pmr::vector<std::uint32_t> start;
+        std::pmr::vector<Nanos> values;
     };
-    std::vector<ServerKey> keys_;  // in report order, as counts_
-    std::vector<Counts> counts_;
-    std::array<Leg, 3> legs_;  // RTT, server leg, client leg
+    // The arrays, in one arena in huge pages (huge_pages.hpp).
+    struct Arrays {
+        explicit Arrays(std::size_t bytes) : arena(bytes) {}
+        HugeArena arena;                           // first: outlives the arrays in it
+        std::pmr::vector<ServerKey> keys{&arena};  // in report order, as counts
+        std::pmr::vector<Counts> counts{&arena};
+        std::array<Leg, 3> legs{Leg(&arena), Leg(&arena), Leg(&arena)};  // RTT, server leg, client leg
+    };
+    std::unique_ptr<Arrays> a_;  // none until report() fills them
 };
 
 struct HandshakeReport {
@@ -255,17 +265,23 @@ private:
     // Open addressing over record indices (slot = index + 1; the key is
     // recomputed from the record): 4 bytes a slot, half to three quarters of
     // them in use, so 5 to 8 bytes per unanswered handshake.
-    std::vector<std::uint32_t> unanswered_;
+    HugeVector<std::uint32_t> unanswered_;
     std::size_t unanswered_live_ = 0, unanswered_filled_ = 0;  // filled: live + removed markers
     std::uint32_t current(std::uint32_t stream) const;         // kNoRecord: none
     void set_current(std::uint32_t stream, std::uint32_t index);
-    Records<Packed> records_;
+    // The stream's handshake `index` has its ACK: the stream's later
+    // segments without SYN are skipped on its dense_ entry alone.
+    void mark_done(std::uint32_t stream, std::uint32_t index);
+    Records<Packed, true> records_;  // one a connection: in huge pages once large
     Records<Rare> rare_;
     AddressTable v6_;
     Handshake last_;  // the handshake of the last update
-    // tcp.stream -> 1 + index of its latest record. Wireshark numbers streams
-    // densely from 0, so a vector; far jumps (hostile input) go to the map.
-    std::vector<std::uint32_t> dense_;
+    // tcp.stream -> 1 + index of its latest record, | kDone once that
+    // handshake's ACK was seen (0: none). Wireshark numbers streams densely
+    // from 0, so a vector; far jumps (hostile input), and indices too large
+    // for the entries, go to the map.
+    static constexpr std::uint32_t kDone = 0x80000000u;
+    HugeVector<std::uint32_t> dense_;
     std::unordered_map<std::uint32_t, std::uint32_t> sparse_;
     std::array<std::uint64_t, kOutcomeCount> outcome_counts_{};
     FrameWindow window_;

@@ -41,6 +41,7 @@ struct Summary {
 Nanos nearest_rank(const std::vector<Nanos>& sorted, double p);
 // Summary of the samples (reordered in place, not sorted).
 Summary summarize(std::vector<Nanos>& samples);
+Summary summarize(Nanos* samples, std::size_t size);
 // The same of samples already sorted.
 Summary summarize_sorted(const std::vector<Nanos>& sorted);
 Summary summarize_sorted(const Nanos* sorted, std::size_t size);
