@@ -353,3 +353,70 @@ TEST(Egress, DestinationObjectText) {
         R"("ports_omitted":0})";
     EXPECT_NE(compact.find(want_compact), std::string::npos) << compact;
 }
+
+// Many flows interleaved, each frame's flow told apart by source,
+// destination, transport and port alone (what the tracker keeps of the last
+// flows to skip their look-ups must not let one pass for another): every
+// volume as the frames sum up, and every update names the frame's own
+// destination.
+TEST(Egress, InterleavedFlowsAddUpExactly) {
+    EgressTracker t;
+    struct Key {
+        std::string src, dst;
+        std::uint8_t transport;
+        std::uint16_t port;
+    };
+    // Groups of flows that differ in one part each (source, destination,
+    // transport or port), fed one after the other: the second must not pass
+    // for the first.
+    std::vector<Key> flows;
+    for (int i = 0; i < 12000; ++i) {
+        const std::string src = "10.0." + std::to_string(i % 7) + "." + std::to_string(i % 250 + 1);
+        const std::string dst = i % 5 == 0 ? "2001:db8::" + std::to_string(i % 900 + 1)
+                                           : "198.51.100." + std::to_string(i % 200 + 1);
+        const auto port = static_cast<std::uint16_t>(400 + i % 13);
+        flows.push_back({src, dst, 6, port});
+        flows.push_back({src, dst, 17, port});
+        flows.push_back({src, dst, 6, static_cast<std::uint16_t>(port + 1000)});
+        flows.push_back({src, "203.0.113." + std::to_string(i % 100 + 1), 6, port});
+        flows.push_back({"10.1.0." + std::to_string(i % 200 + 1), dst, 6, port});
+        if (i % 11 == 0) flows.push_back({src, dst, 0, 0});
+    }
+    std::map<std::string, std::uint64_t> by_dst, by_pair;
+    std::map<std::string, std::uint64_t> by_port;  // "dst transport port"
+    for (int round = 0; round < 3; ++round) {
+        for (std::size_t i = 0; i < flows.size(); ++i) {
+            const Key& k = flows[round == 1 ? flows.size() - 1 - i : i];
+            EgressFrame f = frame(k.src.c_str(), k.dst.c_str(), static_cast<std::uint32_t>(60 + i % 1000), k.port);
+            f.transport = k.transport;
+            const EgressUpdate up = t.add(f);
+            ASSERT_NE(up.destination, nullptr);
+            EXPECT_EQ(up.destination->address, f.dst);
+            const std::uint64_t len = f.frame_len;
+            by_dst[k.dst] += len;
+            by_pair[k.dst + " " + k.src] += len;
+            if (k.transport) by_port[k.dst + " " + std::to_string(k.transport) + " " + std::to_string(k.port)] += len;
+        }
+        // Inbound and other frames between them: in the totals only.
+        EXPECT_EQ(t.add(frame("198.51.100.7", "10.0.0.1", 100)).destination, nullptr);
+        EXPECT_EQ(t.add(frame("198.51.100.7", "203.0.113.9", 100)).destination, nullptr);
+    }
+    EXPECT_EQ(t.total(Direction::inbound).frames, 3u);
+    EXPECT_EQ(t.total(Direction::other).frames, 3u);
+    std::uint64_t frames = 0;
+    const auto dests = t.destinations();
+    ASSERT_EQ(dests.size(), by_dst.size());
+    for (const Destination* d : dests) {
+        const std::string dst = d->address.to_string();
+        EXPECT_EQ(t.volume(*d).frame_bytes, by_dst[dst]) << dst;
+        for (const SourceVolume& s : t.sources(*d)) {
+            EXPECT_EQ(s.volume.frame_bytes, by_pair[dst + " " + s.address.to_string()]) << dst;
+            frames += s.volume.frames;
+        }
+        for (const PortVolume& p : t.ports(*d)) {
+            if (p.transport == 0) continue;
+            EXPECT_EQ(p.frame_bytes, by_port[dst + " " + std::to_string(p.transport) + " " + std::to_string(p.port)]);
+        }
+    }
+    EXPECT_EQ(frames, 3 * flows.size());
+}
