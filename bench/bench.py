@@ -11,9 +11,10 @@ bench/data/ (reused when present: the connection-heavy capture of the targets, 1
 connection-dense one, 6 packets a connection, judged by the same bounds for comparison; a SYN flood), merges
 ../shared/captures into one real-traffic capture, runs the configurations of a capture
 interleaved (round r runs each configuration once, in an order that rotates
-with r) R times (up to 4R times when the no-op run takes under 2 s, so that a
-short capture is timed for about as long), and writes Markdown tables (median, min-max) and the targets,
-met or missed and by how much. With --instructions N, it also counts the
+with r, all on one CPU, the next round on the next CPU) R times (up to 4R times when the no-op run takes under 2 s, so that a
+short capture is timed for about as long), and writes Markdown tables (median, min-max, the paired ratio:
+each round's time over the no-op tap's in that round) and the targets, judged on the paired ratios, met or
+missed and by how much. With --instructions N, it also counts the
 instructions of each configuration over the first N packets of the
 connection-heavy and real captures (valgrind --tool=callgrind: the same count
 on every run, whatever else the machine does, where times on a shared VM
@@ -78,8 +79,9 @@ class Runner:
         pre = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] if os.geteuid() == 0 else []
         return pre + env + ["tshark", *args]
 
-    def measure(self, args, post=None, against=False):
-        """(seconds, peak RSS in KiB, CPU seconds) of one tshark run (+ its post-processing).
+    def measure(self, args, post=None, against=False, core=None):
+        """(seconds, peak RSS in KiB, CPU seconds) of one tshark run (+ its post-processing), on CPU `core`
+        alone when given (tshark dissects in one thread).
 
         The output goes to a file, as a user's `> report.json` would (a pipe
         read by this script would add the script's own reading to the time).
@@ -89,7 +91,8 @@ class Runner:
         out = self.tmp / "out"
         t0 = time.perf_counter()
         with open(out, "wb") as f:
-            p = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", *self.argv(args, against)], stdout=f,
+            pin = ["taskset", "-c", str(core)] if core is not None else []
+            p = subprocess.run([*pin, "/usr/bin/time", "-f", "%M %U %S", *self.argv(args, against)], stdout=f,
                                stderr=subprocess.PIPE, text=True)
         if p.returncode != 0:
             raise RuntimeError(f"tshark {' '.join(args)}: {p.stderr[-500:]}")
@@ -149,6 +152,8 @@ CONFIGS = [
 SINGLE = ("rtt", "unwanted", "egress")
 NAMES = {"heavy": "connection-heavy", "dense": "connection-dense", "flood": "SYN flood", "real": "real captures"}
 TIME_ALL, TIME_EACH, BYTES_PER_CONN, BYTES_PER_DEST = 1.10, 1.05, 100, 200
+# The CPUs runs are pinned to, a round at a time (none without taskset).
+CORES = sorted(os.sched_getaffinity(0)) if shutil.which("taskset") else []
 AGAINST = "@against"  # the key suffix of a configuration run with the plugin built at --against REV
 
 
@@ -273,10 +278,14 @@ def main():
              "as `./install.sh` builds it (RelWithDebInfo: -O2). Each capture's "
              f"configurations ran interleaved, {a.repeat} rounds, more for a capture whose runs take under "
              f"{SHORT_RUN_S:g} s (each round runs every configuration once, in "
-             "an order that rotates from round to round); the table gives the median and, in brackets, the "
-             "fastest and slowest run, so the machine's noise is visible. Ratios are medians over the no-op "
-             "tap's median on the same capture (the cost of Wireshark's dissection alone), for the wall-clock "
-             "time and for tshark's CPU time (user + system: what other processes take from it does not count); "
+             "an order that rotates from round to round" + (f", all of a round's runs on one CPU, the next round's "
+             f"on the next ({len(CORES)} CPUs, `taskset`)" if CORES else "") + "); the table gives the median and, "
+             "in brackets, the fastest and slowest run, so the machine's noise is visible. The ratio is a "
+             "configuration's median over the no-op tap's (the cost of Wireshark's dissection alone); the paired "
+             "ratio is the median over the rounds of its time over the no-op tap's in the same round, on the same "
+             "CPU, in brackets the lowest and highest round: drifts of the host's load and a slower CPU move both "
+             "runs of a round, and cancel. The targets are judged on the paired ratios, of the wall-clock time "
+             "and of tshark's CPU time (user + system: what other processes take from it does not count); "
              "peak RSS is the "
              f"median of GNU time's maximum resident set size. Command: `bench/run.sh --packets {a.packets} "
              f"--syns {a.syns} --repeat {a.repeat}" + (f" --instructions {a.instructions}" if a.instructions else "")
@@ -294,8 +303,13 @@ def main():
         rounds, rnd = a.repeat, 0
         while rnd < rounds:
             order = configs[rnd % len(configs):] + configs[:rnd % len(configs)]
+            # A round's runs on one core, the next round's on the next: the
+            # cores of a VM can differ in speed by a third (another guest on
+            # the host's core), and a run moved between them mid-way is
+            # neither's.
+            core = CORES[rnd % len(CORES)] if CORES else None
             for label, args, post, k, _ in order:
-                runs[k].append(r.measure(["-r", str(cap), "-q", *args], post, k.endswith(AGAINST)))
+                runs[k].append(r.measure(["-r", str(cap), "-q", *args], post, k.endswith(AGAINST), core))
             if rnd == 0:
                 rounds = a.repeat * max(1, min(4, int(SHORT_RUN_S / runs["base"][0][0])))
             rnd += 1
@@ -304,22 +318,30 @@ def main():
         for label, _, _, k, _ in configs:
             secs = [x[0] for x in runs[k]]
             cpu = [x[2] for x in runs[k]]
+            # Each round's time over the no-op tap's in the same round (same
+            # core, minutes apart at most): what the host does meanwhile
+            # moves both.
+            pair = [x[0] / b[0] for x, b in zip(runs[k], runs["base"])]
+            cpu_pair = [x[2] / b[2] for x, b in zip(runs[k], runs["base"])]
             res[k] = {"med": statistics.median(secs), "lo": min(secs), "hi": max(secs),
                       "rss": statistics.median(x[1] for x in runs[k]),
-                      "cpu": statistics.median(cpu), "cpu_lo": min(cpu), "cpu_hi": max(cpu)}
+                      "cpu": statistics.median(cpu), "cpu_lo": min(cpu), "cpu_hi": max(cpu),
+                      "pair": statistics.median(pair), "pair_lo": min(pair), "pair_hi": max(pair),
+                      "cpu_pair": statistics.median(cpu_pair)}
         base = res["base"]
         desc = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in truth.items() if k != "rtt_ms")
         lines += [f"## {cname}: `{cap.name}`" + (f" ({desc})" if desc else ""), "",
                   f"{rounds} rounds" + (f" ({rounds // a.repeat}x --repeat: its runs are short)" if rounds > a.repeat
                                         else "") + ".", "",
-                  "| configuration | time (s) | ratio | CPU time (s) | CPU ratio | peak RSS (MiB) | "
-                  "RSS over baseline (MiB) |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| configuration | time (s) | ratio | paired ratio | CPU time (s) | CPU ratio | paired CPU ratio | "
+                  "peak RSS (MiB) | RSS over baseline (MiB) |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for label, _, _, k, _ in configs:
             x = res[k]
             lines.append(f"| {label} | {x['med']:.2f} [{x['lo']:.2f}–{x['hi']:.2f}] | {x['med'] / base['med']:.3f} | "
+                         f"{x['pair']:.3f} [{x['pair_lo']:.3f}–{x['pair_hi']:.3f}] | "
                          f"{x['cpu']:.2f} [{x['cpu_lo']:.2f}–{x['cpu_hi']:.2f}] | {x['cpu'] / base['cpu']:.3f} | "
-                         f"{x['rss'] / 1024:.1f} | {(x['rss'] - base['rss']) / 1024:+.1f} |")
+                         f"{x['cpu_pair']:.3f} | {x['rss'] / 1024:.1f} | {(x['rss'] - base['rss']) / 1024:+.1f} |")
         spread = (base["hi"] - base["lo"]) / base["med"] * 100
         cpu_spread = (base["cpu_hi"] - base["cpu_lo"]) / base["cpu"] * 100
         lines += ["", f"Noise: the baseline's runs spread over {spread:.1f} % of its median wall-clock time, "
@@ -336,8 +358,8 @@ def main():
             continue
         res, _ = summary[key]
         name = NAMES[key]
-        for measure, what in (("med", "wall-clock"), ("cpu", "CPU time")):
-            ratio = lambda k: res[k][measure] / res["base"][measure]
+        for measure, what in (("pair", "wall-clock"), ("cpu_pair", "CPU time")):
+            ratio = lambda k: res[k][measure]
             lines.append(f"* {name}, {what}, all three JSON: {verdict(ratio('all'), TIME_ALL)}")
             lines.append(f"* {name}, {what}, all three tree: {verdict(ratio('all_tree'), TIME_ALL)}")
             for form in ("", "_tree"):
