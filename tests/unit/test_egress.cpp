@@ -372,8 +372,8 @@ TEST(Egress, InterleavedFlowsAddUpExactly) {
     std::vector<Key> flows;
     for (int i = 0; i < 12000; ++i) {
         const std::string src = "10.0." + std::to_string(i % 7) + "." + std::to_string(i % 250 + 1);
-        const std::string dst = i % 5 == 0 ? "2001:db8::" + std::to_string(i % 900 + 1)
-                                           : "198.51.100." + std::to_string(i % 200 + 1);
+        const std::string dst =
+            i % 5 == 0 ? "2001:db8::" + std::to_string(i % 900 + 1) : "198.51.100." + std::to_string(i % 200 + 1);
         const auto port = static_cast<std::uint16_t>(400 + i % 13);
         flows.push_back({src, dst, 6, port});
         flows.push_back({src, dst, 17, port});
