@@ -31,6 +31,19 @@ for suite in $versions; do
     (ensure_chroot "$suite" "${extra[@]}") >"$TRIAGE_CHROOTS/$suite.prepare.log" 2>&1 &
     prep[$suite]=$!
 done
+# A run that stops early stops its preparations too (they also wait for one
+# another through a lock: scripts/chroot.sh).
+work=""
+cleanup() {
+    local pid
+    for pid in "${prep[@]}"; do
+        pkill -P "$pid" 2>/dev/null || true
+        kill "$pid" 2>/dev/null || true
+    done
+    [ -n "$work" ] && rm -rf "$work"
+    return 0
+}
+trap cleanup EXIT
 
 echo "== 1. style (clang-format)"
 git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
@@ -47,6 +60,7 @@ first_mutation=1
 for suite in $versions; do
     echo "== 3. Debian $suite chroot"
     wait "${prep[$suite]}" || { cat "$TRIAGE_CHROOTS/$suite.prepare.log" >&2; exit 1; }
+    unset "prep[$suite]"  # done: nothing of it left to stop
     gui=(--gui)  # Wireshark's GUI under Xvfb in every version
     TRIAGE_FIRST_MUTATION=$first_mutation scripts/test-chroot.sh "$suite" "${gui[@]}" "$@"
     first_mutation=$((first_mutation + 1))
@@ -67,7 +81,6 @@ echo "== 5. fuzzing (libFuzzer, ${TRIAGE_FUZZ_SECONDS:-30} s per target)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DTRIAGE_FUZZ=ON -DTRIAGE_BUILD_PLUGIN=OFF -DTRIAGE_BUILD_TESTS=ON >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzz_parsers fuzz_trackers fuzz_wire
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 for t in parsers trackers wire; do
     mkdir -p "$work/$t"
     cp fuzz/corpus/$t/* "$work/$t/"

@@ -25,6 +25,17 @@ _chroot_apt() {  # SUITE apt-get args...
 }
 
 ensure_chroot() {  # SUITE [extra packages...]
+    # One preparation of a suite at a time: another test run's, or one that
+    # an aborted run left going, is waited for (flock), not raced (two
+    # debootstraps into one directory, two apt-gets on one dpkg lock).
+    mkdir -p "$TRIAGE_CHROOTS"
+    (
+        flock 9
+        _ensure_chroot_locked "$@"
+    ) 9>"$TRIAGE_CHROOTS/$1.lock"
+}
+
+_ensure_chroot_locked() {  # SUITE [extra packages...]
     local suite=$1
     shift
     local dir
