@@ -9,13 +9,13 @@ namespace triage {
 namespace {
 constexpr std::size_t kSmallPage = 4096;
 
+// What a mapping of `bytes` takes: whole small pages, at least one.
 std::size_t pages_of(std::size_t bytes) {
-    return (bytes + kSmallPage - 1) / kSmallPage * kSmallPage;
+    return bytes == 0 ? kSmallPage : (bytes + kSmallPage - 1) / kSmallPage * kSmallPage;
 }
 }  // namespace
 
 void* huge_map(std::size_t bytes) {
-    if (bytes == 0) bytes = 1;
     const std::size_t size = pages_of(bytes);
     // Mapped 2 MiB larger, then trimmed to start on a 2 MiB boundary.
     void* raw = mmap(nullptr, size + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -45,7 +45,7 @@ void* HugeArena::do_allocate(std::size_t bytes, std::size_t align) {
 }
 
 void huge_unmap(void* p, std::size_t bytes) {
-    if (p) munmap(p, pages_of(bytes == 0 ? 1 : bytes));
+    if (p) munmap(p, pages_of(bytes));
 }
 
 }  // namespace triage
