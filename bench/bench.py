@@ -11,10 +11,11 @@ bench/data/ (reused when present: the connection-heavy capture of the targets, 1
 connection-dense one, 6 packets a connection, judged by the same bounds for comparison; a SYN flood), merges
 ../shared/captures into one real-traffic capture, runs the configurations of a capture
 interleaved (round r runs each configuration once, in an order that rotates
-with r, all on one CPU, the next round on the next CPU) R times (up to 4R times when the no-op run takes under 2 s, so that a
-short capture is timed for about as long), and writes Markdown tables (median, min-max, the paired ratio:
-each round's time over the no-op tap's in that round) and the targets, judged on the paired ratios, met or
-missed and by how much. With --instructions N, it also counts the
+with r, all on one CPU, the next round on the next CPU) R times (up to 4R times
+when the no-op run takes under 2 s, so that a short capture is timed for about
+as long), and writes Markdown tables (median, min-max, the paired ratio: each
+round's time over the no-op tap's in that round) and the targets, judged on the
+paired ratios, met or missed and by how much. With --instructions N, it also counts the
 instructions of each configuration over the first N packets of the
 connection-heavy and real captures (valgrind --tool=callgrind: the same count
 on every run, whatever else the machine does, where times on a shared VM
