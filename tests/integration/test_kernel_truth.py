@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import textwrap
 import time
+from ipaddress import ip_address
 
 import pytest
 
@@ -141,13 +142,13 @@ def test_completed_legs_equal_the_configured_delays(run):
 
 def test_connect_time_equals_what_the_client_measured(run):
     results, doc, _ = run
-    by_port = {}
+    by_pair = {}  # the whole address pair: connections to two servers may share a client port
     for c in conns(doc, outcome="completed"):
-        by_port.setdefault(c["client_port"], []).append(c)
+        by_pair.setdefault((ip_address(c["server"]), c["server_port"], c["client_port"]), []).append(c)
     for r in results:
         if r["result"] != "connected":
             continue
-        c = by_port[r["sport"]].pop(0)
+        c = by_pair[(ip_address(r["host"]), r["port"], r["sport"])].pop(0)
         # The client's connect() spans the wire's SYN .. ACK, plus its own scheduling.
         assert -0.001 <= r["seconds"] - c["connect_ms"] / MS < JITTER, (c, r)
 

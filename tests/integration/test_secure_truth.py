@@ -15,6 +15,7 @@ import subprocess
 import textwrap
 import time
 from decimal import Decimal
+from ipaddress import ip_address
 
 import pytest
 
@@ -93,7 +94,7 @@ CLIENT = textwrap.dedent("""
         except (ssl.SSLError, socket.timeout, TimeoutError, ConnectionError, OSError) as e:
             result = type(e).__name__
         took = time.monotonic() - t0
-        out.append({"port": port, "sport": sport, "mode": mode, "result": result, "ms": took * 1e3,
+        out.append({"host": host, "port": port, "sport": sport, "mode": mode, "result": result, "ms": took * 1e3,
                     "version": t.version() if result == "completed" else None})
         try:
             t.close()
@@ -164,8 +165,10 @@ def tls_run(tmp_path_factory, tshark):
 
 
 def by_port(doc, results):
-    conns = {c["client_port"]: c for c in doc["tls"]["connections"]}
-    return [(r, conns.get(r["sport"])) for r in results]
+    """Each client result with its record. The whole address pair is the key: two
+    connections to different servers or ports may have the same client port."""
+    conns = {(ip_address(c["server"]), c["server_port"], c["client_port"]): c for c in doc["tls"]["connections"]}
+    return [(r, conns.get((ip_address(r["host"]), r["port"], r["sport"]))) for r in results]
 
 
 def test_tls_every_handshake_is_one_record(tls_run):
