@@ -18,12 +18,21 @@ import subprocess
 import threading
 import time
 import uuid
+from ipaddress import ip_address
 
 TUNSETIFF = 0x400454CA
 IFF_TUN, IFF_NO_PI = 0x0001, 0x1000
 
 CLIENT4, SERVER4, DEAD4 = "192.0.2.1", "198.51.100.1", "198.51.100.99"
 CLIENT6, SERVER6 = "2001:db8:1::1", "2001:db8:2::1"
+
+
+def connection_key(server, server_port, client_port):
+    """What tells the lab's connections apart, for matching a client's own results with the records of a
+    report: the server's address (in any textual form), its port and the client's port. The client port alone
+    does not: the kernel picks each destination's client ports from an offset of its own, so connections to
+    two servers or two ports may share one."""
+    return ip_address(server), server_port, client_port
 
 
 def sh(*argv, check=True):

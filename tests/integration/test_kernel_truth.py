@@ -10,11 +10,10 @@ import shutil
 import subprocess
 import textwrap
 import time
-from ipaddress import ip_address
 
 import pytest
 
-from netlab import CLIENT6, DEAD4, SERVER4, SERVER6, Lab
+from netlab import CLIENT6, DEAD4, SERVER4, SERVER6, Lab, connection_key
 
 pytestmark = [pytest.mark.no_sanitizer, pytest.mark.xdist_group("netns")]
 
@@ -142,13 +141,13 @@ def test_completed_legs_equal_the_configured_delays(run):
 
 def test_connect_time_equals_what_the_client_measured(run):
     results, doc, _ = run
-    by_pair = {}  # the whole address pair: connections to two servers may share a client port
+    by_key = {}  # a list each: the port-reuse scenario makes two connections with one key
     for c in conns(doc, outcome="completed"):
-        by_pair.setdefault((ip_address(c["server"]), c["server_port"], c["client_port"]), []).append(c)
+        by_key.setdefault(connection_key(c["server"], c["server_port"], c["client_port"]), []).append(c)
     for r in results:
         if r["result"] != "connected":
             continue
-        c = by_pair[(ip_address(r["host"]), r["port"], r["sport"])].pop(0)
+        c = by_key[connection_key(r["host"], r["port"], r["sport"])].pop(0)
         # The client's connect() spans the wire's SYN .. ACK, plus its own scheduling.
         assert -0.001 <= r["seconds"] - c["connect_ms"] / MS < JITTER, (c, r)
 

@@ -15,11 +15,10 @@ import subprocess
 import textwrap
 import time
 from decimal import Decimal
-from ipaddress import ip_address
 
 import pytest
 
-from netlab import CLIENT6, DEAD4, SERVER4, SERVER6, Lab
+from netlab import CLIENT6, DEAD4, SERVER4, SERVER6, Lab, connection_key
 from secure_frames import QUIC_FIELDS, TLS_FIELDS, quic_handshakes, tls_handshakes
 from test_kernel_truth import can_make_namespaces
 from test_secure_handshake import check_tls
@@ -164,11 +163,10 @@ def tls_run(tmp_path_factory, tshark):
     return json.loads(client.stdout), doc, rows
 
 
-def by_port(doc, results):
-    """Each client result with its record. The whole address pair is the key: two
-    connections to different servers or ports may have the same client port."""
-    conns = {(ip_address(c["server"]), c["server_port"], c["client_port"]): c for c in doc["tls"]["connections"]}
-    return [(r, conns.get((ip_address(r["host"]), r["port"], r["sport"]))) for r in results]
+def by_connection(doc, results):
+    """Each client result with its record (netlab.connection_key)."""
+    conns = {connection_key(c["server"], c["server_port"], c["client_port"]): c for c in doc["tls"]["connections"]}
+    return [(r, conns.get(connection_key(r["host"], r["port"], r["sport"]))) for r in results]
 
 
 def shown(r, c):
@@ -182,19 +180,19 @@ def shown(r, c):
 def test_tls_every_handshake_is_one_record(tls_run):
     results, doc, _ = tls_run
     assert doc["tls"]["summary"]["connections"] == len(results)
-    assert all(c is not None for _, c in by_port(doc, results))
+    assert all(c is not None for _, c in by_connection(doc, results))
 
 
 def test_tls_outcomes_by_construction(tls_run):
     results, doc, _ = tls_run
     expected = {"tls13": "completed", "tls12": "completed", "hrr": "completed", "verify_fail": "alert",
                 "verify_fail12": "alert", "silent": "no_server_hello", "reset": "reset"}
-    for r, c in by_port(doc, results):
+    for r, c in by_connection(doc, results):
         assert c["outcome"] == expected[r["mode"]], shown(r, c)
         if r["result"] == "completed":
             assert c["version"] == r["version"].replace("v", " "), shown(r, c)  # "TLSv1.3" -> "TLS 1.3"
             assert c["sni"] == "server.test"
-    hrr = [c for r, c in by_port(doc, results) if r["mode"] == "hrr"]
+    hrr = [c for r, c in by_connection(doc, results) if r["mode"] == "hrr"]
     assert hrr and all(c["retried"] and c["client_hellos"] == 2 for c in hrr)
     assert doc["tls"]["summary"]["retried_handshakes"] == len(hrr)
     assert doc["tls"]["summary"]["versions"] == {"TLS 1.2": 3, "TLS 1.3": 6}
@@ -202,7 +200,7 @@ def test_tls_outcomes_by_construction(tls_run):
 
 def test_tls_legs_against_the_path_and_the_clients_clock(tls_run):
     results, doc, _ = tls_run
-    for r, c in by_port(doc, results):
+    for r, c in by_connection(doc, results):
         if c["server_leg_ms"] is not None:
             assert PATH_MS <= c["server_leg_ms"] <= PATH_MS + JITTER_MS + 20, shown(r, c)
         if r["result"] == "completed":
