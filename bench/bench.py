@@ -11,11 +11,13 @@ bench/data/ (reused when present: the connection-heavy capture of the targets, 1
 connection-dense one, 6 packets a connection, judged by the same bounds for comparison; a SYN flood), merges
 ../shared/captures into one real-traffic capture, runs the configurations of a capture
 interleaved (round r runs each configuration once, in an order that rotates
-with r, all on one CPU, the next round on the next CPU) R times (up to 4R times
-when the no-op run takes under 2 s, so that a short capture is timed for about
-as long), and writes Markdown tables (median, min-max, the paired ratio: each
-round's time over the no-op tap's in that round) and the targets, judged on the
-paired ratios, met or missed and by how much. With --instructions N, it also counts the
+with r, with the no-op tap before the first and after each, all on one CPU, the
+next round on the next CPU) R times (up to 4R times when the no-op run takes
+under 2 s, so that a short capture is timed for about as long), and writes
+Markdown tables (median, min-max, the paired ratio: each run's time over the
+mean of the no-op runs just before and after it) and the targets, judged on the
+paired ratios, met or missed and by how much. The SYN flood, the memory
+target's capture, runs only the configurations that hold connections. With --instructions N, it also counts the
 instructions of each configuration over the first N packets of the
 connection-heavy and real captures (valgrind --tool=callgrind: the same count
 on every run, whatever else the machine does, where times on a shared VM
@@ -133,16 +135,19 @@ def initial_rtt_post(out):
 
 ALL_JSON = ["-z", "triage_rtt,json", "-z", "triage_unwanted,json", "-z", "triage_egress,json"]
 ALL_TREE = ["-z", "triage_rtt,tree", "-z", "triage_unwanted,tree", "-z", "triage_egress,tree"]
+# The SYN flood is the capture of the memory target per connection: only the
+# configurations that hold connections run on it.
+NOT_FLOOD = {"heavy", "dense", "real"}
 # (label, tshark arguments, post-processing, key, captures it runs on: None = all)
 CONFIGS = [
     ("baseline: no-op tap (`-z triage_null`)", ["-z", "triage_null"], None, "base", None),
     ("`triage_rtt,json`", ["-z", "triage_rtt,json"], None, "rtt", None),
-    ("`triage_unwanted,json`", ["-z", "triage_unwanted,json"], None, "unwanted", None),
-    ("`triage_egress,json`", ["-z", "triage_egress,json"], None, "egress", None),
+    ("`triage_unwanted,json`", ["-z", "triage_unwanted,json"], None, "unwanted", NOT_FLOOD),
+    ("`triage_egress,json`", ["-z", "triage_egress,json"], None, "egress", NOT_FLOOD),
     ("all three, JSON", ALL_JSON, None, "all", None),
     ("`triage_rtt,tree`", ["-z", "triage_rtt,tree"], None, "rtt_tree", None),
-    ("`triage_unwanted,tree`", ["-z", "triage_unwanted,tree"], None, "unwanted_tree", None),
-    ("`triage_egress,tree`", ["-z", "triage_egress,tree"], None, "egress_tree", None),
+    ("`triage_unwanted,tree`", ["-z", "triage_unwanted,tree"], None, "unwanted_tree", NOT_FLOOD),
+    ("`triage_egress,tree`", ["-z", "triage_egress,tree"], None, "egress_tree", NOT_FLOOD),
     ("all three, tree", ALL_TREE, None, "all_tree", None),
     ("built-in for RTT: `-T fields -e tcp.analysis.initial_rtt` + percentiles",
      ["-T", "fields", "-e", "tcp.stream", "-e", "tcp.analysis.initial_rtt", "-Y", "tcp.analysis.initial_rtt"],
@@ -202,7 +207,7 @@ def verdict(value, target, unit="×", fmt="{:.3f}"):
 
 def instruction_table(r, captures, packets):
     """Markdown: each configuration's instructions over the no-op tap's, per capture."""
-    configs = [c for c in CONFIGS if c[4] is None]
+    configs = [c for c in CONFIGS if c[4] is None or c[4] is NOT_FLOOD]  # Triage's own, not the built-in routes
     jobs = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         for key, _, cap in captures:
@@ -279,13 +284,13 @@ def main():
              "as `./install.sh` builds it (RelWithDebInfo: -O2). Each capture's "
              f"configurations ran interleaved, {a.repeat} rounds, more for a capture whose runs take under "
              f"{SHORT_RUN_S:g} s (each round runs every configuration once, in "
-             "an order that rotates from round to round" + (f", all of a round's runs on one CPU, the next round's "
+             "an order that rotates from round to round, and the no-op tap before the first and after each" + (f", all of a round's runs on one CPU, the next round's "
              f"on the next ({len(CORES)} CPUs, `taskset`)" if CORES else "") + "); the table gives the median and, "
              "in brackets, the fastest and slowest run, so the machine's noise is visible. The ratio is a "
              "configuration's median over the no-op tap's (the cost of Wireshark's dissection alone); the paired "
-             "ratio is the median over the rounds of its time over the no-op tap's in the same round, on the same "
-             "CPU, in brackets the lowest and highest round: drifts of the host's load and a slower CPU move both "
-             "runs of a round, and cancel. The targets are judged on the paired ratios, of the wall-clock time "
+             "ratio is the median over the rounds of its time over the mean of the two no-op runs just before and "
+             "just after it, on the same CPU, in brackets the lowest and highest round: a drift of the host's speed "
+             "over the seconds of a run moves all three, and cancels. The targets are judged on the paired ratios, of the wall-clock time "
              "and of tshark's CPU time (user + system: what other processes take from it does not count); "
              "peak RSS is the "
              f"median of GNU time's maximum resident set size. Command: `bench/run.sh --packets {a.packets} "
@@ -301,16 +306,36 @@ def main():
         # rounds, up to 4x, so that each configuration is timed for about as
         # long as on the large captures: a run of half a second moves by
         # tens of per cent with whatever else the host does.
+        # Each configuration's run over the no-op tap's, by run: the mean of
+        # the no-op runs just before and just after it (seconds apart).
+        pairs = {c[3]: [] for c in configs}
         rounds, rnd = a.repeat, 0
+        base_cfg = next(c for c in configs if c[3] == "base")
         while rnd < rounds:
-            order = configs[rnd % len(configs):] + configs[:rnd % len(configs)]
+            others = [c for c in configs if c[3] != "base"]
+            order = others[rnd % len(others):] + others[:rnd % len(others)]
             # A round's runs on one core, the next round's on the next: the
             # cores of a VM can differ in speed by a third (another guest on
             # the host's core), and a run moved between them mid-way is
             # neither's.
             core = CORES[rnd % len(CORES)] if CORES else None
-            for label, args, post, k, _ in order:
-                runs[k].append(r.measure(["-r", str(cap), "-q", *args], post, k.endswith(AGAINST), core))
+
+            def run(c):
+                label, args, post, k, _ = c
+                x = r.measure(["-r", str(cap), "-q", *args], post, k.endswith(AGAINST), core)
+                runs[k].append(x)
+                return x
+
+            # The no-op tap runs before the round's first configuration and
+            # after each one, so that every configuration's run is bracketed
+            # by two no-op runs: the host's speed drifts, and on a shared VM
+            # switches, within minutes, and a round takes several.
+            before = run(base_cfg)
+            for c in order:
+                x = run(c)
+                after = run(base_cfg)
+                pairs[c[3]].append((x[0] / ((before[0] + after[0]) / 2), x[2] / ((before[2] + after[2]) / 2)))
+                before = after
             if rnd == 0:
                 rounds = a.repeat * max(1, min(4, int(SHORT_RUN_S / runs["base"][0][0])))
             rnd += 1
@@ -319,11 +344,10 @@ def main():
         for label, _, _, k, _ in configs:
             secs = [x[0] for x in runs[k]]
             cpu = [x[2] for x in runs[k]]
-            # Each round's time over the no-op tap's in the same round (same
-            # core, minutes apart at most): what the host does meanwhile
-            # moves both.
-            pair = [x[0] / b[0] for x, b in zip(runs[k], runs["base"])]
-            cpu_pair = [x[2] / b[2] for x, b in zip(runs[k], runs["base"])]
+            # Each run's time over the no-op tap's runs around it (same core,
+            # seconds apart): what the host does meanwhile moves all three.
+            pair = [p[0] for p in pairs[k]] or [1.0]
+            cpu_pair = [p[1] for p in pairs[k]] or [1.0]
             res[k] = {"med": statistics.median(secs), "lo": min(secs), "hi": max(secs),
                       "rss": statistics.median(x[1] for x in runs[k]),
                       "cpu": statistics.median(cpu), "cpu_lo": min(cpu), "cpu_hi": max(cpu),
