@@ -306,13 +306,13 @@ def main():
         # rounds, up to 4x, so that each configuration is timed for about as
         # long as on the large captures: a run of half a second moves by
         # tens of per cent with whatever else the host does.
-        # Each configuration's run over the no-op tap's, by run: the mean of
-        # the no-op runs just before and just after it (seconds apart).
-        pairs = {c[3]: [] for c in configs}
         rounds, rnd = a.repeat, 0
+        # Each configuration's runs over the no-op tap's: (wall-clock, CPU
+        # time) over the mean of the no-op runs just before and after it.
+        pairs = {c[3]: [] for c in configs}
         base_cfg = next(c for c in configs if c[3] == "base")
+        others = [c for c in configs if c[3] != "base"]
         while rnd < rounds:
-            others = [c for c in configs if c[3] != "base"]
             order = others[rnd % len(others):] + others[:rnd % len(others)]
             # A round's runs on one core, the next round's on the next: the
             # cores of a VM can differ in speed by a third (another guest on
@@ -321,7 +321,7 @@ def main():
             core = CORES[rnd % len(CORES)] if CORES else None
 
             def run(c):
-                label, args, post, k, _ = c
+                _, args, post, k, _ = c
                 x = r.measure(["-r", str(cap), "-q", *args], post, k.endswith(AGAINST), core)
                 runs[k].append(x)
                 return x
