@@ -207,7 +207,7 @@ def verdict(value, target, unit="×", fmt="{:.3f}"):
 
 def instruction_table(r, captures, packets):
     """Markdown: each configuration's instructions over the no-op tap's, per capture."""
-    configs = [c for c in CONFIGS if c[4] is None or c[4] is NOT_FLOOD]  # Triage's own, not the built-in routes
+    configs = [c for c in CONFIGS if not c[3].startswith("builtin_")]  # Triage's own, not the built-in routes
     jobs = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         for key, _, cap in captures:
@@ -284,15 +284,17 @@ def main():
              "as `./install.sh` builds it (RelWithDebInfo: -O2). Each capture's "
              f"configurations ran interleaved, {a.repeat} rounds, more for a capture whose runs take under "
              f"{SHORT_RUN_S:g} s (each round runs every configuration once, in "
-             "an order that rotates from round to round, and the no-op tap before the first and after each" + (f", all of a round's runs on one CPU, the next round's "
-             f"on the next ({len(CORES)} CPUs, `taskset`)" if CORES else "") + "); the table gives the median and, "
-             "in brackets, the fastest and slowest run, so the machine's noise is visible. The ratio is a "
+             "an order that rotates from round to round, and the no-op tap before the first and after each"
+             + (f", all of a round's runs on one CPU, the next round's on the next ({len(CORES)} CPUs, `taskset`)"
+                if CORES else "")
+             + "); the table gives the median and, in brackets, the fastest and slowest run, so the machine's "
+             "noise is visible. The ratio is a "
              "configuration's median over the no-op tap's (the cost of Wireshark's dissection alone); the paired "
              "ratio is the median over the rounds of its time over the mean of the two no-op runs just before and "
              "just after it, on the same CPU, in brackets the lowest and highest round: a drift of the host's speed "
-             "over the seconds of a run moves all three, and cancels. The targets are judged on the paired ratios, of the wall-clock time "
-             "and of tshark's CPU time (user + system: what other processes take from it does not count); "
-             "peak RSS is the "
+             "over the seconds of a run moves all three, and cancels. The targets are judged on the paired "
+             "ratios, of the wall-clock time and of tshark's CPU time (user + system: what other processes take "
+             "from it does not count); peak RSS is the "
              f"median of GNU time's maximum resident set size. Command: `bench/run.sh --packets {a.packets} "
              f"--syns {a.syns} --repeat {a.repeat}" + (f" --instructions {a.instructions}" if a.instructions else "")
              + (f" --against {a.against}" if a.against else "") + "`.", ""]
