@@ -448,66 +448,46 @@ HandshakeUpdate HandshakeTracker::add_clamped(const TcpSegment& seg) {
     return up;
 }
 
-namespace {
-
-// One leg's value for one server: all servers' samples in one array (no
-// vector per server), grouped by server when summarised.
-struct Sample {
-    std::uint32_t server;
-    Nanos value;
-};
-
-// One leg's samples grouped by server in report order (`rank` maps a
-// sample's server to its place) with a counting sort, then each server's few
-// values sorted: no sort of all samples at once.
-void group_by_server(HugeVector<Sample>& samples, const std::vector<std::uint32_t>& rank,
-                     std::pmr::vector<std::uint32_t>* start, std::pmr::vector<Nanos>* values) {
-    const std::size_t servers = rank.size();
-    start->assign(servers + 1, 0);
-    for (const Sample& x : samples) ++(*start)[rank[x.server] + 1];
-    for (std::size_t i = 1; i < start->size(); ++i) (*start)[i] += (*start)[i - 1];
-    values->resize(samples.size());
-    {
-        std::vector<std::uint32_t> next(start->begin(), start->end() - 1);
-        for (const Sample& x : samples) (*values)[next[rank[x.server]]++] = x.value;
-    }
-    HugeVector<Sample>().swap(samples);
-    for (std::size_t i = 0; i < servers; ++i) std::sort(values->data() + (*start)[i], values->data() + (*start)[i + 1]);
-}
-
-}  // namespace
-
 HandshakeReport HandshakeTracker::report() const {
     HandshakeReport r;
-    // The arrays are in huge pages when large (huge_pages.hpp): on 100 000
-    // handshakes they are ~17 MB, written at once, ~4 300 faults in small
-    // pages. Those that die with this function are in `scratch`; each leg's
-    // samples in a vector of its own, freed as soon as the leg is grouped;
-    // those the report keeps in an arena of its own.
+    // Fresh memory is dear (each page's first write is a fault, ~10 us for a
+    // small page on the VMs captures are analysed on): the report writes
+    // each array it needs once, in huge pages when large (huge_pages.hpp),
+    // and no array twice. On 100 000 handshakes to 58 000 servers that is
+    // ~12 MB. Each leg's samples are written once as the leg's population
+    // (for the percentiles over all servers), then overwritten in place,
+    // grouped by server, for the per-server ones.
     const std::size_t n = handshakes().size();
-    HugeArena scratch(n * (4 * sizeof(Nanos) + sizeof(ServerReports::Counts)));
-    HugeVector<Sample> s_rtt, s_sleg, s_cleg;
-    // Per server while counting: its key and 32-bit counts, 60 bytes, not a
-    // ~320-byte ServerReport. A pass over the handshakes meets servers at
-    // random, and small records keep those lookups in the cache.
     using Counts = ServerReports::Counts;
-    KeyTable<ServerKey, ServerKeyHash> keys;
-    std::pmr::vector<Counts> counts(&scratch);  // by the key's index
-    // Every array has room for all handshakes from the start: a large
-    // reservation costs address space only until it is written (pages never
-    // written are never mapped), where growing by doubling would copy each
-    // array and map fresh pages for it several times over. The four
-    // populations lie side by side in one allocation.
-    struct Population {
-        Nanos* data;
-        std::size_t size = 0;
-        void push_back(Nanos v) { data[size++] = v; }
+    // Each arena sized for all it will hold (at most a server per
+    // handshake): a region begun for a small remainder would map a huge page.
+    r.servers.a_ = std::make_unique<ServerReports::Arrays>(
+        n * (sizeof(Counts) + 3 * sizeof(Nanos) + 4 * sizeof(std::uint32_t)) + 4096);
+    ServerReports::Arrays& servers = *r.servers.a_;
+    struct Rank {  // a server's place in the report, as sorted (below)
+        std::uint64_t high, low;
+        std::uint32_t index;
     };
-    auto* const base = static_cast<Nanos*>(scratch.allocate(4 * n * sizeof(Nanos), alignof(Nanos)));
-    Population rtt{base}, sleg{base + n}, cleg{base + 2 * n}, conn{base + 3 * n};
-    for (auto* v : {&s_rtt, &s_sleg, &s_cleg}) v->reserve(n);
-    counts.reserve(n);
-    for (const Handshake& h : handshakes()) {
+    HugeArena scratch(n * (sizeof(Nanos) + sizeof(std::uint32_t) + 1 + sizeof(Rank) + 4 * sizeof(std::uint32_t)) +
+                      4096);
+    // Per handshake: which legs it has (bit l: legs[l]; 0 for one not
+    // counted) and, where it has any, its server's index (the key's, in the
+    // order servers were first met).
+    auto* const server_of = static_cast<std::uint32_t*>(scratch.allocate(n * sizeof(std::uint32_t), 4));
+    auto* const legs_of = static_cast<std::uint8_t*>(scratch.allocate(n, 1));
+    // Every population has room for all handshakes from the start: a large
+    // reservation costs address space only until it is written.
+    auto* const conn = static_cast<Nanos*>(scratch.allocate(n * sizeof(Nanos), alignof(Nanos)));
+    std::size_t conn_size = 0;
+    std::array<std::pmr::vector<Nanos>*, 3> legs{};  // in ServerReports::Arrays::legs order: RTT, server, client
+    for (std::size_t l = 0; l < legs.size(); ++l) {
+        legs[l] = &servers.legs[l].values;
+        legs[l]->reserve(n);
+    }
+    servers.counts.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const Handshake h = at(i);
+        legs_of[i] = 0;
         if (h.context) continue;
         ++r.connections;
         const auto oi = static_cast<std::size_t>(h.outcome());
@@ -515,9 +495,10 @@ HandshakeReport HandshakeTracker::report() const {
         if (h.has_syn) ++r.syn_seen;
         if (h.syn_count > 1) r.syn_retransmissions += h.syn_count - 1;
         if (h.synack_count > 1) r.synack_retransmissions += h.synack_count - 1;
-        const std::uint32_t si = keys.intern(ServerKey{h.server, h.server_port});
-        if (si == counts.size()) counts.emplace_back();
-        Counts& s = counts[si];
+        const std::uint32_t si = servers.keys.intern(ServerKey{h.server, h.server_port});
+        if (si == servers.counts.size()) servers.counts.emplace_back();
+        server_of[i] = si;
+        Counts& s = servers.counts[si];
         ++s.connections;
         ++s.outcomes[oi];
         if (h.retried()) {
@@ -528,78 +509,97 @@ HandshakeReport HandshakeTracker::report() const {
             ++r.negative_time;
             continue;
         }
-        if (h.has_server_leg()) {
-            sleg.push_back(h.server_leg());
-            s_sleg.push_back({si, h.server_leg()});
-        }
-        if (h.has_client_leg()) {
-            cleg.push_back(h.client_leg());
-            s_cleg.push_back({si, h.client_leg()});
-        }
-        if (h.has_connect()) conn.push_back(h.connect());
+        std::uint8_t present = 0;
         if (h.has_rtt()) {
-            rtt.push_back(h.rtt());
-            s_rtt.push_back({si, h.rtt()});
+            legs[0]->push_back(h.rtt());
+            present |= 1u;
             r.histogram.add(h.rtt());
             const auto leg = static_cast<std::size_t>(h.network_leg());
             ++r.network_leg[leg];
             ++s.network_leg[leg];
         }
+        if (h.has_server_leg()) {
+            legs[1]->push_back(h.server_leg());
+            present |= 2u;
+        }
+        if (h.has_client_leg()) {
+            legs[2]->push_back(h.client_leg());
+            present |= 4u;
+        }
+        if (h.has_connect()) conn[conn_size++] = h.connect();
+        legs_of[i] = present;
     }
-    r.rtt = summarize(rtt.data, rtt.size);
-    r.server_leg = summarize(sleg.data, sleg.size);
-    r.client_leg = summarize(cleg.data, cleg.size);
-    r.connect = summarize(conn.data, conn.size);
+    r.rtt = summarize(legs[0]->data(), legs[0]->size());
+    r.server_leg = summarize(legs[1]->data(), legs[1]->size());
+    r.client_leg = summarize(legs[2]->data(), legs[2]->size());
+    r.connect = summarize(conn, conn_size);
     // Most connections first; ties in address, then port order. Sorted as
-    // indices, then each server's report is built once, in its place, and
-    // the samples follow their server. Each index carries its order's first
-    // 128 bits (the connections, inverted; the address family; the address's
-    // first 88 bits), so that most comparisons are two integer compares; the
-    // rest (an IPv6 address that shares those bits, or one address with two
-    // ports) compare the keys themselves.
-    struct Rank {
-        std::uint64_t high, low;
-        std::uint32_t index;
-    };
-    HugeVector<Rank> ranks;
-    ranks.reserve(keys.size());
-    for (std::uint32_t i = 0; i < keys.size(); ++i) {
+    // indices. Each index carries its order's first 128 bits (the
+    // connections, inverted; the address family; the address's first 88
+    // bits), so that most comparisons are two integer compares; the rest (an
+    // IPv6 address that shares those bits, or one address with two ports)
+    // compare the keys themselves.
+    const auto& keys = servers.keys;
+    const std::size_t count = keys.size();
+    std::pmr::vector<Rank> ranks(&scratch);
+    ranks.reserve(count);
+    for (std::uint32_t i = 0; i < count; ++i) {
         const IpAddress::SortKey a = keys[i].address.sort_key();
-        ranks.push_back(Rank{std::uint64_t{~counts[i].connections} << 32 | std::uint64_t{a.family} << 24 | a.high >> 40,
-                             a.high << 24 | a.low >> 40, i});
+        ranks.push_back(
+            Rank{std::uint64_t{~servers.counts[i].connections} << 32 | std::uint64_t{a.family} << 24 | a.high >> 40,
+                 a.high << 24 | a.low >> 40, i});
     }
     std::sort(ranks.begin(), ranks.end(), [&keys](const Rank& a, const Rank& b) {
         if (a.high != b.high) return a.high < b.high;
         if (a.low != b.low) return a.low < b.low;
         return keys[a.index] < keys[b.index];  // the same connections: the address, then the port
     });
-    // Sized as they will be: a server's key, counts and three leg starts,
-    // and the samples.
-    r.servers.a_ = std::make_unique<ServerReports::Arrays>(
-        keys.size() * (sizeof(ServerKey) + sizeof(Counts) + 3 * sizeof(std::uint32_t)) +
-        (s_rtt.size() + s_sleg.size() + s_cleg.size()) * sizeof(Nanos) + 4096);
-    ServerReports::Arrays& servers = *r.servers.a_;
-    servers.keys.reserve(keys.size());
-    servers.counts.reserve(keys.size());
-    std::vector<std::uint32_t> rank(keys.size());  // a server's place in the report
-    for (std::uint32_t i = 0; i < ranks.size(); ++i) {
-        const std::uint32_t k = ranks[i].index;
-        rank[k] = i;
-        servers.keys.push_back(keys[k]);
-        servers.counts.push_back(counts[k]);
+    std::pmr::vector<std::uint32_t> place(count, &scratch);  // a key's place in the report
+    servers.order.reserve(count);
+    for (std::uint32_t i = 0; i < count; ++i) {
+        place[ranks[i].index] = i;
+        servers.order.push_back(ranks[i].index);
     }
-    HugeVector<Rank>().swap(ranks);
-    keys = {};
-    std::array<HugeVector<Sample>*, 3> legs{&s_rtt, &s_sleg, &s_cleg};  // in ServerReports::Arrays::legs order
-    for (std::size_t l = 0; l < legs.size(); ++l)
-        group_by_server(*legs[l], rank, &servers.legs[l].start, &servers.legs[l].values);
+    // Each leg's samples grouped by server in report order (a counting sort
+    // over the handshakes, which hold the values), then each server's few
+    // values sorted: no sort of all samples at once.
+    for (std::size_t l = 0; l < legs.size(); ++l) {
+        auto& start = servers.legs[l].start;
+        start.assign(count + 1, 0);
+        for (std::size_t i = 0; i < n; ++i)
+            if (legs_of[i] >> l & 1u) ++start[place[server_of[i]] + 1];
+        for (std::size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
+    }
+    {
+        std::array<std::pmr::vector<std::uint32_t>, 3> next{std::pmr::vector<std::uint32_t>(&scratch),
+                                                            std::pmr::vector<std::uint32_t>(&scratch),
+                                                            std::pmr::vector<std::uint32_t>(&scratch)};
+        for (std::size_t l = 0; l < legs.size(); ++l)
+            next[l].assign(servers.legs[l].start.begin(), servers.legs[l].start.end() - 1);
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::uint8_t present = legs_of[i];
+            if (present == 0) continue;
+            const Handshake h = at(i);
+            const std::uint32_t p = place[server_of[i]];
+            if (present & 1u) (*legs[0])[next[0][p]++] = h.rtt();
+            if (present & 2u) (*legs[1])[next[1][p]++] = h.server_leg();
+            if (present & 4u) (*legs[2])[next[2][p]++] = h.client_leg();
+        }
+    }
+    for (std::size_t l = 0; l < legs.size(); ++l) {
+        const auto& start = servers.legs[l].start;
+        Nanos* const values = legs[l]->data();
+        for (std::size_t i = 0; i < count; ++i)
+            if (start[i + 1] - start[i] > 1) std::sort(values + start[i], values + start[i + 1]);
+    }
     return r;
 }
 
 ServerReport ServerReports::at(std::size_t i) const {
     ServerReport s;
-    s.key = a_->keys[i];
-    const Counts& c = a_->counts[i];
+    const std::uint32_t k = a_->order[i];
+    s.key = a_->keys[k];
+    const Counts& c = a_->counts[k];
     s.connections = c.connections;
     s.retried = c.retried;
     std::copy(c.outcomes.begin(), c.outcomes.end(), s.outcomes.begin());
@@ -608,8 +608,8 @@ ServerReport ServerReports::at(std::size_t i) const {
                                                 &ServerReport::client_leg};
     for (std::size_t l = 0; l < a_->legs.size(); ++l) {
         const Leg& leg = a_->legs[l];
-        if (const std::size_t n = leg.start[i + 1] - leg.start[i]; n > 0)
-            s.*summaries[l] = summarize_sorted(leg.values.data() + leg.start[i], n);
+        if (const std::size_t m = leg.start[i + 1] - leg.start[i]; m > 0)
+            s.*summaries[l] = summarize_sorted(leg.values.data() + leg.start[i], m);
     }
     return s;
 }

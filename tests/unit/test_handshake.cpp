@@ -298,6 +298,74 @@ TEST(Handshake, ServersInReportOrderEachWithItsOwnSamples) {
     EXPECT_EQ(i, 3u);
 }
 
+TEST(Handshake, EachLegGroupedByServerFromTheHandshakesThatHaveIt) {
+    // Handshakes of one server with different legs: a SYN/ACK never
+    // acknowledged has a server leg only; one whose ACK comes before its
+    // SYN/ACK (negative time) has none in any statistic. Another server, met
+    // first, has fewer connections and is reported second.
+    HandshakeTracker t;
+    std::uint32_t frame = 0, stream = 0;
+    const auto handshake = [&](const char* server, Nanos start, Nanos server_leg, bool acked, Nanos client_leg) {
+        TcpSegment s;
+        s.stream = stream++;
+        s.src = C;
+        s.dst = *IpAddress::parse(server);
+        s.sport = static_cast<std::uint16_t>(41000 + s.stream);
+        s.dport = 80;
+        s.flags = syn;
+        s.seq = 100;
+        s.frame = ++frame;
+        s.time = start;
+        t.add(s);
+        TcpSegment a = s;
+        std::swap(a.src, a.dst);
+        std::swap(a.sport, a.dport);
+        a.flags = syn | ack;
+        a.seq = 900;
+        a.ack = 101;
+        a.frame = ++frame;
+        a.time = start + server_leg;
+        t.add(a);
+        if (!acked) return;
+        TcpSegment c = s;
+        c.flags = ack;
+        c.seq = 101;
+        c.ack = 901;
+        c.frame = ++frame;
+        c.time = start + server_leg + client_leg;
+        t.add(c);
+    };
+    handshake("198.51.100.7", 0, 4 * MS, true, 1 * MS);
+    handshake("198.51.100.8", 1000 * MS, 9 * MS, false, 0);  // server leg only
+    handshake("198.51.100.8", 2000 * MS, 3 * MS, true, 2 * MS);
+    handshake("198.51.100.8", 3000 * MS, 6 * MS, true, -8 * MS);  // negative time: in no statistic
+    handshake("198.51.100.8", 4000 * MS, 5 * MS, true, 1 * MS);
+    const HandshakeReport r = t.report();
+    EXPECT_EQ(r.negative_time, 1u);
+    EXPECT_EQ(r.server_leg.count, 4u);
+    EXPECT_EQ(r.client_leg.count, 3u);
+    EXPECT_EQ(r.rtt.count, 3u);
+    ASSERT_EQ(r.servers.size(), 2u);
+    const ServerReport a = r.servers[0], b = r.servers[1];
+    EXPECT_EQ(a.key.address, *IpAddress::parse("198.51.100.8"));
+    EXPECT_EQ(a.connections, 4u);
+    EXPECT_EQ(a.server_leg.count, 3u);  // 9, 3, 5 ms
+    EXPECT_EQ(a.server_leg.min, 3 * MS);
+    EXPECT_EQ(a.server_leg.p50, 5 * MS);
+    EXPECT_EQ(a.server_leg.max, 9 * MS);
+    EXPECT_EQ(a.client_leg.count, 2u);  // 2, 1 ms
+    EXPECT_EQ(a.client_leg.min, 1 * MS);
+    EXPECT_EQ(a.client_leg.max, 2 * MS);
+    EXPECT_EQ(a.rtt.count, 2u);  // 5, 6 ms
+    EXPECT_EQ(a.rtt.min, 5 * MS);
+    EXPECT_EQ(a.rtt.max, 6 * MS);
+    EXPECT_EQ(b.key.address, *IpAddress::parse("198.51.100.7"));
+    EXPECT_EQ(b.server_leg.count, 1u);
+    EXPECT_EQ(b.server_leg.p99, 4 * MS);
+    EXPECT_EQ(b.client_leg.p50, 1 * MS);
+    EXPECT_EQ(b.rtt.max, 5 * MS);
+}
+
 TEST(Handshake, JsonAndCsvAreProduced) {
     Feed f;
     f.seg(0, true, syn, 100, 0, 0);

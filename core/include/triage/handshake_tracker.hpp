@@ -133,7 +133,7 @@ private:
 class ServerReports {
 public:
     using iterator = BuiltIterator<ServerReports, ServerReport>;
-    std::size_t size() const { return a_ ? a_->keys.size() : 0; }
+    std::size_t size() const { return a_ ? a_->order.size() : 0; }
     bool empty() const { return size() == 0; }
     ServerReport at(std::size_t i) const;
     ServerReport operator[](std::size_t i) const { return at(i); }
@@ -154,12 +154,15 @@ private:
         std::pmr::vector<std::uint32_t> start;
         std::pmr::vector<Nanos> values;
     };
-    // The arrays, in one arena in huge pages (huge_pages.hpp).
+    // The arrays, in one arena in huge pages (huge_pages.hpp). Keys and
+    // counts stay where report() counted them (in the order servers were
+    // first met); `order` lists them in report order, which the legs follow.
     struct Arrays {
         explicit Arrays(std::size_t bytes) : arena(bytes) {}
-        HugeArena arena;                           // first: outlives the arrays in it
-        std::pmr::vector<ServerKey> keys{&arena};  // in report order, as counts
-        std::pmr::vector<Counts> counts{&arena};
+        HugeArena arena;  // first: outlives the arrays in it
+        KeyTable<ServerKey, ServerKeyHash> keys;
+        std::pmr::vector<Counts> counts{&arena};                         // by the key's index
+        std::pmr::vector<std::uint32_t> order{&arena};                   // report place -> key's index
         std::array<Leg, 3> legs{Leg(&arena), Leg(&arena), Leg(&arena)};  // RTT, server leg, client leg
     };
     std::unique_ptr<Arrays> a_;  // none until report() fills them
