@@ -227,6 +227,9 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "gui: drives Wireshark (Qt) under Xvfb")
     config.addinivalue_line("markers", "no_sanitizer: not run with the ASan runtime preloaded (tshark hangs in "
                                        "-z help, -G plugins/defaultprefs and live capture; valgrind cannot share it)")
+    config.addinivalue_line("markers", "plain_only: run in the plain passes (4.0, 4.4, 4.6) only: under ASan it "
+                                       "would take code paths other tests already take there, at several times "
+                                       "the cost (the suite's time budget)")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the xdist_group marks
@@ -240,9 +243,13 @@ def pytest_collection_modifyitems(config, items):
         return
     skip = pytest.mark.skip(reason="hangs or conflicts with an LD_PRELOADed ASan runtime (with or without Triage); "
                                    "covered by the plain pass")
+    plain = pytest.mark.skip(reason="plain passes only: the sanitizer pass covers the same code paths through "
+                                    "lighter cases")
     for item in items:
         if "no_sanitizer" in item.keywords:
             item.add_marker(skip)
+        elif "plain_only" in item.keywords:
+            item.add_marker(plain)
 
 
 @pytest.fixture(scope="session")

@@ -153,10 +153,14 @@ def ring_vs_whole(tshark, source, packets, context, tmp_path):
     return batch, single, len(files)
 
 
-# Cut inside handshakes and FTP sessions (the example has both), in files smaller than the context.
+# Cut inside handshakes and FTP sessions (the example has both), in files smaller than the context. Under
+# ASan the rings of many files (a tshark start each) run in the plain passes only; the example cut in 37s,
+# IPv6 and QUIC take the same merge and window code there.
 @pytest.mark.parametrize("capture,packets,context", [
-    ("EXAMPLE", 13, 50), ("EXAMPLE", 37, 20), ("zeek_ftp_ipv6.pcap", 7, 100), ("cs_http_espn.pcapng", 113, 500),
-    ("ndpi_reddit.pcap", 97, 400), ("zeek_quic_win11_firefox_google.pcap", 11, 20)])
+    pytest.param("EXAMPLE", 13, 50, marks=pytest.mark.plain_only), ("EXAMPLE", 37, 20),
+    ("zeek_ftp_ipv6.pcap", 7, 100), pytest.param("cs_http_espn.pcapng", 113, 500, marks=pytest.mark.plain_only),
+    pytest.param("ndpi_reddit.pcap", 97, 400, marks=pytest.mark.plain_only),
+    ("zeek_quic_win11_firefox_google.pcap", 11, 20)])
 def test_ring_equals_one_run_over_the_whole(tshark, tmp_path, capture, packets, context):
     from conftest import EXAMPLE
     source = EXAMPLE if capture == "EXAMPLE" else shared_capture(capture)
