@@ -40,6 +40,46 @@ struct Feed {
     }
 };
 
+// Handshakes from C to several servers, each on a stream of its own: the SYN
+// at `start`; unless unanswered, the SYN/ACK `server_leg` later; unless not
+// acknowledged, the ACK `client_leg` after that.
+struct Servers {
+    HandshakeTracker t;
+    std::uint32_t frame = 0, stream = 0;
+    void handshake(const char* server, std::uint16_t port, Nanos start, Nanos server_leg, bool answered, bool acked,
+                   Nanos client_leg) {
+        TcpSegment s;
+        s.stream = stream++;
+        s.src = C;
+        s.dst = *IpAddress::parse(server);
+        s.sport = static_cast<std::uint16_t>(40000 + s.stream);
+        s.dport = port;
+        s.flags = syn;
+        s.seq = 100;
+        s.frame = ++frame;
+        s.time = start;
+        t.add(s);
+        if (!answered) return;
+        TcpSegment a = s;
+        std::swap(a.src, a.dst);
+        std::swap(a.sport, a.dport);
+        a.flags = syn | ack;
+        a.seq = 900;
+        a.ack = 101;
+        a.frame = ++frame;
+        a.time = start + server_leg;
+        t.add(a);
+        if (!acked) return;
+        TcpSegment c = s;
+        c.flags = ack;
+        c.seq = 101;
+        c.ack = 901;
+        c.frame = ++frame;
+        c.time = start + server_leg + client_leg;
+        t.add(c);
+    }
+};
+
 }  // namespace
 
 TEST(Handshake, CleanHandshake) {
@@ -231,37 +271,9 @@ TEST(Handshake, ServerReportCountsRetriesAndNetworkLegs) {
 TEST(Handshake, ServersInReportOrderEachWithItsOwnSamples) {
     // Three servers met interleaved; the report lists them most connections
     // first, and each server's summaries come from its own handshakes only.
-    HandshakeTracker t;
-    std::uint32_t frame = 0, stream = 0;
-    const auto handshake = [&](const char* server, Nanos start, Nanos server_leg, bool answered) {
-        TcpSegment s;
-        s.stream = stream++;
-        s.src = C;
-        s.dst = *IpAddress::parse(server);
-        s.sport = static_cast<std::uint16_t>(40000 + s.stream);
-        s.dport = 443;
-        s.flags = syn;
-        s.seq = 100;
-        s.frame = ++frame;
-        s.time = start;
-        t.add(s);
-        if (!answered) return;
-        TcpSegment a = s;
-        std::swap(a.src, a.dst);
-        std::swap(a.sport, a.dport);
-        a.flags = syn | ack;
-        a.seq = 900;
-        a.ack = 101;
-        a.frame = ++frame;
-        a.time = start + server_leg;
-        t.add(a);
-        TcpSegment c = s;
-        c.flags = ack;
-        c.seq = 101;
-        c.ack = 901;
-        c.frame = ++frame;
-        c.time = start + server_leg + 50'000;
-        t.add(c);
+    Servers f;
+    const auto handshake = [&f](const char* server, Nanos start, Nanos server_leg, bool answered) {
+        f.handshake(server, 443, start, server_leg, answered, answered, 50'000);
     };
     handshake("198.51.100.2", 0, 5 * MS, true);
     handshake("198.51.100.1", 1000 * MS, 10 * MS, true);
@@ -269,7 +281,7 @@ TEST(Handshake, ServersInReportOrderEachWithItsOwnSamples) {
     handshake("198.51.100.1", 3000 * MS, 30 * MS, true);
     handshake("198.51.100.2", 4000 * MS, 7 * MS, true);
     handshake("198.51.100.1", 5000 * MS, 20 * MS, true);
-    const HandshakeReport r = t.report();
+    const HandshakeReport r = f.t.report();
     ASSERT_EQ(r.servers.size(), 3u);
     const ServerReport a = r.servers[0], b = r.servers[1], c = r.servers[2];
     EXPECT_EQ(a.key.address, *IpAddress::parse("198.51.100.1"));
@@ -303,44 +315,16 @@ TEST(Handshake, EachLegGroupedByServerFromTheHandshakesThatHaveIt) {
     // acknowledged has a server leg only; one whose ACK comes before its
     // SYN/ACK (negative time) has none in any statistic. Another server, met
     // first, has fewer connections and is reported second.
-    HandshakeTracker t;
-    std::uint32_t frame = 0, stream = 0;
-    const auto handshake = [&](const char* server, Nanos start, Nanos server_leg, bool acked, Nanos client_leg) {
-        TcpSegment s;
-        s.stream = stream++;
-        s.src = C;
-        s.dst = *IpAddress::parse(server);
-        s.sport = static_cast<std::uint16_t>(41000 + s.stream);
-        s.dport = 80;
-        s.flags = syn;
-        s.seq = 100;
-        s.frame = ++frame;
-        s.time = start;
-        t.add(s);
-        TcpSegment a = s;
-        std::swap(a.src, a.dst);
-        std::swap(a.sport, a.dport);
-        a.flags = syn | ack;
-        a.seq = 900;
-        a.ack = 101;
-        a.frame = ++frame;
-        a.time = start + server_leg;
-        t.add(a);
-        if (!acked) return;
-        TcpSegment c = s;
-        c.flags = ack;
-        c.seq = 101;
-        c.ack = 901;
-        c.frame = ++frame;
-        c.time = start + server_leg + client_leg;
-        t.add(c);
+    Servers f;
+    const auto handshake = [&f](const char* server, Nanos start, Nanos server_leg, bool acked, Nanos client_leg) {
+        f.handshake(server, 80, start, server_leg, true, acked, client_leg);
     };
     handshake("198.51.100.7", 0, 4 * MS, true, 1 * MS);
     handshake("198.51.100.8", 1000 * MS, 9 * MS, false, 0);  // server leg only
     handshake("198.51.100.8", 2000 * MS, 3 * MS, true, 2 * MS);
     handshake("198.51.100.8", 3000 * MS, 6 * MS, true, -8 * MS);  // negative time: in no statistic
     handshake("198.51.100.8", 4000 * MS, 5 * MS, true, 1 * MS);
-    const HandshakeReport r = t.report();
+    const HandshakeReport r = f.t.report();
     EXPECT_EQ(r.negative_time, 1u);
     EXPECT_EQ(r.server_leg.count, 4u);
     EXPECT_EQ(r.client_leg.count, 3u);
