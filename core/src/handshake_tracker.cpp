@@ -472,7 +472,10 @@ HandshakeReport HandshakeTracker::report() const {
                       4096);
     // Per handshake: which legs it has (bit l: legs[l]; 0 for one not
     // counted) and, where it has any, its server's index (the key's, in the
-    // order servers were first met).
+    // order servers were first met). Both written only for a handshake with a
+    // leg: the arena's memory comes zeroed (huge_map), and a page never
+    // written is never mapped (a SYN flood's million unanswered handshakes
+    // map none of it).
     auto* const server_of = static_cast<std::uint32_t*>(scratch.allocate(n * sizeof(std::uint32_t), 4));
     auto* const legs_of = static_cast<std::uint8_t*>(scratch.allocate(n, 1));
     // Every population has room for all handshakes from the start: a large
@@ -487,7 +490,6 @@ HandshakeReport HandshakeTracker::report() const {
     servers.counts.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
         const Handshake h = at(i);
-        legs_of[i] = 0;
         if (h.context) continue;
         ++r.connections;
         const auto oi = static_cast<std::size_t>(h.outcome());
@@ -497,7 +499,6 @@ HandshakeReport HandshakeTracker::report() const {
         if (h.synack_count > 1) r.synack_retransmissions += h.synack_count - 1;
         const std::uint32_t si = servers.keys.intern(ServerKey{h.server, h.server_port});
         if (si == servers.counts.size()) servers.counts.emplace_back();
-        server_of[i] = si;
         Counts& s = servers.counts[si];
         ++s.connections;
         ++s.outcomes[oi];
@@ -527,7 +528,10 @@ HandshakeReport HandshakeTracker::report() const {
             present |= 4u;
         }
         if (h.has_connect()) conn[conn_size++] = h.connect();
-        legs_of[i] = present;
+        if (present) {
+            legs_of[i] = present;
+            server_of[i] = si;
+        }
     }
     r.rtt = summarize(legs[0]->data(), legs[0]->size());
     r.server_leg = summarize(legs[1]->data(), legs[1]->size());
