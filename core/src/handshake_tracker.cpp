@@ -567,13 +567,16 @@ HandshakeReport HandshakeTracker::report() const {
     // Each leg's samples grouped by server in report order (a counting sort
     // over the handshakes, which hold the values), then each server's few
     // values sorted: no sort of all samples at once.
-    for (std::size_t l = 0; l < legs.size(); ++l) {
-        auto& start = servers.legs[l].start;
-        start.assign(count + 1, 0);
-        for (std::size_t i = 0; i < n; ++i)
-            if (legs_of[i] >> l & 1u) ++start[place[server_of[i]] + 1];
-        for (std::size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
+    for (auto& leg : servers.legs) leg.start.assign(count + 1, 0);
+    for (std::size_t i = 0; i < n; ++i) {  // one pass counts all three legs
+        const std::uint8_t present = legs_of[i];
+        if (present == 0) continue;
+        const std::uint32_t p = place[server_of[i]] + 1;
+        for (std::size_t l = 0; l < legs.size(); ++l)
+            if (present >> l & 1u) ++servers.legs[l].start[p];
     }
+    for (auto& leg : servers.legs)
+        for (std::size_t i = 1; i < leg.start.size(); ++i) leg.start[i] += leg.start[i - 1];
     {
         std::array<std::pmr::vector<std::uint32_t>, 3> next{std::pmr::vector<std::uint32_t>(&scratch),
                                                             std::pmr::vector<std::uint32_t>(&scratch),

@@ -92,10 +92,12 @@ private:
 
 // Arrays that live and die together (a report's), bump-allocated from
 // regions and released all at once with the arena: an array freed earlier
-// is not reused, so every allocation is zeroed (huge_map's fresh memory). Regions of 2 MiB or more are in huge pages,
-// and only the one being filled can have memory mapped that no array has written (the rest of the 2 MiB range last
-// written): at most 2 MiB, where arrays in huge pages of their own would each round up to whole huge pages. A small
-// arena (the report of a small capture) stays in small pages.
+// is not reused, so every allocation is zeroed (huge_map's fresh memory).
+// Regions of 2 MiB or more are in huge pages, and only the one being filled
+// can have memory mapped that no array has written (the rest of the 2 MiB
+// range last written): at most 2 MiB, where arrays in huge pages of their
+// own would each round up to whole huge pages. A small arena (the report of
+// a small capture) stays in small pages.
 class HugeArena final : public std::pmr::memory_resource {
 public:
     // `region_bytes`: what the arrays will take, roughly (a region is at
